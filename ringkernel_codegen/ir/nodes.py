@@ -1,0 +1,266 @@
+"""The typed IR: a small tree of statements and expressions (not SSA). Every node has a span.
+
+Expressions carry `type` (None before inference). Names are resolved by passes/resolve.py into
+Var (locals and params), Const (folded globals) or callee references.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from ..errors import Span
+
+
+@dataclass(eq=False)
+class Node:
+    span: Optional[Span] = field(default=None, kw_only=True, repr=False, compare=False)
+
+
+# ---------------------------------------------------------------- expressions
+@dataclass(eq=False)
+class Expr(Node):
+    type: Any = field(default=None, kw_only=True)
+
+
+@dataclass(eq=False)
+class Const(Expr):
+    value: Any
+    weak: bool = False  # a bare Python literal: adopts the type of the other operand
+
+
+@dataclass(eq=False)
+class Name(Expr):
+    """An unresolved name (front end output only)."""
+
+    id: str
+
+
+@dataclass(eq=False)
+class Attribute(Expr):
+    """An unresolved attribute chain such as math.sqrt or u.north (front end output only)."""
+
+    value: Expr
+    attr: str
+
+
+@dataclass(eq=False)
+class Var(Expr):
+    """A local variable or a kernel parameter."""
+
+    name: str
+
+
+@dataclass(eq=False)
+class Load(Expr):
+    array: Expr
+    indices: list
+
+
+@dataclass(eq=False)
+class Shape(Expr):
+    """arr.shape[axis] / len(arr)."""
+
+    array: Expr
+    axis: int
+
+
+@dataclass(eq=False)
+class BinOp(Expr):
+    op: str  # + - * / // % ** & | ^ << >> and or
+    left: Expr
+    right: Expr
+
+
+@dataclass(eq=False)
+class UnaryOp(Expr):
+    op: str  # - + ~ not
+    operand: Expr
+
+
+@dataclass(eq=False)
+class Compare(Expr):
+    op: str  # < <= > >= == !=
+    left: Expr
+    right: Expr
+
+
+@dataclass(eq=False)
+class Select(Expr):
+    cond: Expr
+    then: Expr
+    orelse: Expr
+
+
+@dataclass(eq=False)
+class Cast(Expr):
+    value: Expr  # target type is .type
+
+
+@dataclass(eq=False)
+class Call(Expr):
+    """A call; after resolution `callee` is an Intrinsic, a DeviceFunction, a type (cast) or a str."""
+
+    callee: Any
+    args: list
+    kwargs: dict = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class TupleExpr(Expr):
+    items: list
+
+
+@dataclass(eq=False)
+class FieldRef(Expr):
+    """A stencil field access relative to the current cell, offsets in array order."""
+
+    field_name: str
+    offsets: tuple
+
+
+@dataclass(eq=False)
+class StateRef(Expr):
+    """ctx.state.<field> in a ring kernel."""
+
+    field_name: str
+
+
+@dataclass(eq=False)
+class MsgRef(Expr):
+    """A field of the incoming message in a ring kernel handler (msg.<field>)."""
+
+    var: str
+    field_name: str
+    index: Optional[Expr] = None
+
+
+# ---------------------------------------------------------------- statements
+@dataclass(eq=False)
+class Stmt(Node):
+    pass
+
+
+@dataclass(eq=False)
+class Assign(Stmt):
+    target: str
+    value: Expr
+    annotation: Any = None  # a ScalarType given by `v: i64 = ...`
+
+
+@dataclass(eq=False)
+class Store(Stmt):
+    array: Expr
+    indices: list
+    value: Expr
+
+
+@dataclass(eq=False)
+class StateStore(Stmt):
+    field_name: str
+    value: Expr
+    index: Optional[Expr] = None
+
+
+@dataclass(eq=False)
+class ExprStmt(Stmt):
+    value: Expr
+
+
+@dataclass(eq=False)
+class If(Stmt):
+    cond: Expr
+    body: list
+    orelse: list
+
+
+@dataclass(eq=False)
+class For(Stmt):
+    var: str
+    start: Expr
+    stop: Expr
+    step: Expr
+    body: list
+
+
+@dataclass(eq=False)
+class While(Stmt):
+    cond: Expr
+    body: list
+
+
+@dataclass(eq=False)
+class Break(Stmt):
+    pass
+
+
+@dataclass(eq=False)
+class Continue(Stmt):
+    pass
+
+
+@dataclass(eq=False)
+class Return(Stmt):
+    value: Optional[Expr] = None
+
+
+@dataclass(eq=False)
+class Alloc(Stmt):
+    """shared_array / local_array: `space` is 'shared' or 'local'."""
+
+    name: str
+    space: str
+    shape: tuple
+    dtype: Any
+
+
+@dataclass(eq=False)
+class Pass(Stmt):
+    pass
+
+
+# ---------------------------------------------------------------- top level
+@dataclass(eq=False)
+class Param(Node):
+    name: str
+    type: Any
+    readonly: bool = False
+
+
+@dataclass(eq=False)
+class Function(Node):
+    """A kernel or device function. `kind` is kernel | stencil | device | ring."""
+
+    name: str
+    params: list
+    body: list
+    kind: str = "kernel"
+    return_type: Any = None
+    locals: dict = field(default_factory=dict)  # name -> type, filled by inference
+    options: dict = field(default_factory=dict)
+    file: str = ""
+
+
+def walk(node):
+    """Yield every node below (and including) `node`, depth first, statements before their parts."""
+    yield node
+    for value in _children(node):
+        yield from walk(value)
+
+
+def _children(node):
+    if isinstance(node, list):
+        return node
+    if not isinstance(node, Node):
+        return []
+    out = []
+    for name in getattr(node, "__dataclass_fields__", {}):
+        if name in ("span", "type", "annotation", "dtype"):
+            continue
+        value = getattr(node, name)
+        if isinstance(value, Node):
+            out.append(value)
+        elif isinstance(value, (list, tuple)):
+            out.extend(v for v in value if isinstance(v, Node))
+        elif isinstance(value, dict):
+            out.extend(v for v in value.values() if isinstance(v, Node))
+    return out
