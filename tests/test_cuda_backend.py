@@ -1,0 +1,405 @@
+"""The CUDA backend: NVRTC compile and cache (run everywhere), launches (need a GPU)."""
+from __future__ import annotations
+
+import ctypes
+import struct
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from ringkernel_codegen.errors import (
+    BackendUnavailableError, CompileError, LaunchError, RingKernelError,
+)
+from ringkernel_runtime.backends import cuda
+from ringkernel_runtime.backends.cuda_launch import PackedParams, dim3, scalar_value
+
+HAS_GPU = cuda.available()
+gpu = pytest.mark.gpu
+needs_gpu = pytest.mark.skipif(not HAS_GPU, reason=f"no CUDA GPU: {cuda.unavailable_reason()}")
+no_gpu_only = pytest.mark.skipif(HAS_GPU, reason="checks behaviour on a machine without a GPU")
+
+EM_CUDA = 190  # ELF e_machine of a cubin
+
+SAXPY = r"""
+extern "C" __global__ void saxpy(float a, const float* __restrict__ x, float* __restrict__ y,
+                                 long long n) {
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) y[i] = a * x[i] + y[i];
+}
+"""
+
+GRID_SYNC = r"""
+#include <cooperative_groups.h>
+namespace cg = cooperative_groups;
+// Each block writes its id, waits for the whole grid, then reads its right neighbour's id.
+extern "C" __global__ void neighbour(int* ids, int* out) {
+    cg::grid_group grid = cg::this_grid();
+    if (threadIdx.x == 0) ids[blockIdx.x] = (int)blockIdx.x * 10;
+    grid.sync();
+    if (threadIdx.x == 0) out[blockIdx.x] = ids[(blockIdx.x + 1) % gridDim.x];
+}
+"""
+
+ATOMIC_REF = r"""
+#include <cuda/atomic>
+extern "C" __global__ void poll(unsigned int* flag, unsigned int* seen) {
+    cuda::atomic_ref<unsigned int, cuda::thread_scope_system> f(*flag);
+    while (f.load(cuda::memory_order_acquire) == 0) { }
+    *seen = f.load(cuda::memory_order_relaxed);
+}
+"""
+
+CLUSTER = r"""
+#include <cooperative_groups.h>
+namespace cg = cooperative_groups;
+extern "C" __global__ void ranks(int* rank, int* size) {
+    cg::cluster_group cluster = cg::this_cluster();
+    cluster.sync();
+    if (threadIdx.x == 0) {
+        rank[blockIdx.x] = (int)cluster.block_rank();
+        size[blockIdx.x] = (int)cluster.num_blocks();
+    }
+}
+"""
+
+
+def cubin_sm(image: bytes) -> int:
+    """The SM number an ELF cubin targets (bits 8-15 of e_flags, as nvcc -cubin writes it)."""
+    assert image[:4] == b"\x7fELF"
+    assert struct.unpack_from("<H", image, 18)[0] == EM_CUDA
+    return (struct.unpack_from("<I", image, 48)[0] >> 8) & 0xFF
+
+
+@pytest.fixture(autouse=True)
+def _fresh_counters():
+    cuda.reset_cache_stats()
+
+
+# --------------------------------------------------------------------------- compile (no GPU)
+
+def test_importing_the_backend_does_not_touch_the_driver():
+    code = ("import sys, ringkernel_runtime.backends.cuda as c; "
+            "print('cuda.bindings.driver' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_compiles_a_kernel_to_cubin_for_sm_90(tmp_path):
+    module = cuda.compile_cuda(SAXPY, arch="sm_90", cache_dir=tmp_path)
+    assert module.format == "cubin" and module.arch == "sm_90"
+    assert cubin_sm(module.image) == 90
+
+
+def test_ptx_output_targets_the_virtual_architecture(tmp_path):
+    module = cuda.compile_cuda(SAXPY, arch="sm_90", output="ptx", cache_dir=tmp_path)
+    text = module.image.rstrip(b"\0").decode()
+    assert module.format == "ptx" and module.image.endswith(b"\0")
+    assert ".target sm_90" in text and ".entry saxpy" in text
+
+
+def test_cooperative_groups_grid_sync_compiles(tmp_path):
+    module = cuda.compile_cuda(GRID_SYNC, arch="sm_90", cache_dir=tmp_path)
+    assert cubin_sm(module.image) == 90
+
+
+def test_cuda_atomic_ref_compiles(tmp_path):
+    module = cuda.compile_cuda(ATOMIC_REF, arch="sm_90", cache_dir=tmp_path)
+    assert cubin_sm(module.image) == 90
+
+
+def test_cluster_groups_compile(tmp_path):
+    cuda.compile_cuda(CLUSTER, arch="sm_90", cache_dir=tmp_path)
+
+
+def test_name_expressions_give_the_mangled_symbol(tmp_path):
+    source = "template <typename T> __global__ void fill(T* x) { x[threadIdx.x] = T(1); }"
+    module = cuda.compile_cuda(source, ["fill<float>"], arch="sm_90", cache_dir=tmp_path)
+    assert module.symbol("fill<float>") == "_Z4fillIfEvPT_"
+    assert module.symbol("plain") == "plain"
+
+
+def test_second_compile_is_a_cache_hit(tmp_path):
+    first = cuda.compile_cuda(SAXPY, arch="sm_90", cache_dir=tmp_path)
+    second = cuda.compile_cuda(SAXPY, arch="sm_90", cache_dir=tmp_path)
+    assert cuda.cache_stats() == cuda.CacheStats(hits=1, misses=1, corrupt=0)
+    assert second.from_cache and not first.from_cache
+    assert second.image == first.image and second.cache_key == first.cache_key
+
+
+@pytest.mark.parametrize("change", [
+    {"source": SAXPY + "\n// edited\n"},
+    {"options": ("-DEXTRA=1",)},
+    {"arch": "sm_80"},
+    {"output": "ptx"},
+])
+def test_changing_source_options_or_arch_is_a_miss(tmp_path, change):
+    base = {"source": SAXPY, "options": (), "arch": "sm_90", "output": "cubin"}
+    cuda.compile_cuda(base["source"], arch=base["arch"], options=base["options"],
+                      output=base["output"], cache_dir=tmp_path)
+    varied = {**base, **change}
+    module = cuda.compile_cuda(varied["source"], arch=varied["arch"], options=varied["options"],
+                               output=varied["output"], cache_dir=tmp_path)
+    assert cuda.cache_stats() == cuda.CacheStats(hits=0, misses=2, corrupt=0)
+    assert not module.from_cache
+
+
+def test_editing_an_included_header_is_a_miss(tmp_path):
+    include = tmp_path / "inc"
+    include.mkdir()
+    (include / "scale.h").write_text("#define SCALE 2.0f\n")
+    source = '#include "scale.h"\nextern "C" __global__ void k(float* x) { x[0] *= SCALE; }\n'
+    options = (f"-I{include}",)
+    cuda.compile_cuda(source, arch="sm_90", options=options, cache_dir=tmp_path / "cache")
+    cuda.compile_cuda(source, arch="sm_90", options=options, cache_dir=tmp_path / "cache")
+    (include / "scale.h").write_text("#define SCALE 3.0f\n")
+    cuda.compile_cuda(source, arch="sm_90", options=options, cache_dir=tmp_path / "cache")
+    assert cuda.cache_stats() == cuda.CacheStats(hits=1, misses=2, corrupt=0)
+
+
+@pytest.mark.parametrize("damage", ["flip_payload_byte", "truncate", "garbage"])
+def test_corrupted_cache_entry_is_recompiled(tmp_path, damage):
+    first = cuda.compile_cuda(SAXPY, arch="sm_90", cache_dir=tmp_path)
+    (entry,) = tmp_path.glob("*.cubin")
+    data = bytearray(entry.read_bytes())
+    if damage == "flip_payload_byte":
+        data[-100] ^= 0xFF
+    elif damage == "truncate":
+        data = data[: len(data) // 2]
+    else:
+        data = bytearray(b"not a cache entry")
+    entry.write_bytes(bytes(data))
+
+    again = cuda.compile_cuda(SAXPY, arch="sm_90", cache_dir=tmp_path)
+    assert not again.from_cache and again.image == first.image
+    assert cuda.cache_stats() == cuda.CacheStats(hits=0, misses=2, corrupt=1)
+    assert cuda.compile_cuda(SAXPY, arch="sm_90", cache_dir=tmp_path).from_cache
+
+
+def test_compile_error_carries_the_nvrtc_log_with_the_line(tmp_path):
+    source = 'extern "C" __global__ void broken(float* x) {\n\n    x[0] = not_declared;\n}\n'
+    with pytest.raises(CompileError) as info:
+        cuda.compile_cuda(source, arch="sm_90", cache_dir=tmp_path)
+    message = str(info.value)
+    assert "ringkernel.cu(3)" in message
+    assert "not_declared" in message and "undefined" in message
+    assert isinstance(info.value, RingKernelError)
+
+
+def test_cache_dir_defaults_to_the_environment_variable(tmp_path, monkeypatch):
+    monkeypatch.setenv("RINGKERNEL_CACHE_DIR", str(tmp_path))
+    cuda.compile_cuda(SAXPY, arch="sm_90")
+    assert list(tmp_path.glob("*.cubin"))
+
+
+def test_arch_in_options_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="arch="):
+        cuda.compile_cuda(SAXPY, options=("--gpu-architecture=sm_80",), cache_dir=tmp_path)
+
+
+# --------------------------------------------------------------------------- no GPU here
+
+@no_gpu_only
+def test_available_is_false_without_a_gpu():
+    assert cuda.available() is False
+    assert cuda.unavailable_reason()
+
+
+@no_gpu_only
+def test_require_device_names_the_cause():
+    with pytest.raises(BackendUnavailableError) as info:
+        cuda.require_device()
+    message = str(info.value)
+    assert cuda.unavailable_reason() in message
+    assert any(word in message for word in ("driver", "cuInit", "device", "cuda-python"))
+
+
+@no_gpu_only
+@pytest.mark.parametrize("call", [
+    lambda: cuda.device_info(),
+    lambda: cuda.launch_source(SAXPY, "saxpy", 1, 32, []),
+    lambda: cuda.mapped_array(4),
+    lambda: cuda.DeviceArray(4),
+    lambda: cuda.Stream(),
+])
+def test_gpu_calls_raise_backend_unavailable(call):
+    with pytest.raises(BackendUnavailableError):
+        call()
+
+
+# --------------------------------------------------------------------------- marshalling
+
+def test_scalars_are_packed_as_their_c_types():
+    packed = PackedParams([("float", 2.5), ("int", -3), ("long long", 1 << 40),
+                           ("unsigned char", 255), ("bool", True), ("ptr", 0xDEAD0000)])
+    pointers = [packed.pointers[i] for i in range(6)]
+    assert ctypes.c_float.from_address(pointers[0]).value == 2.5
+    assert ctypes.c_int32.from_address(pointers[1]).value == -3
+    assert ctypes.c_int64.from_address(pointers[2]).value == 1 << 40
+    assert ctypes.c_uint8.from_address(pointers[3]).value == 255
+    assert ctypes.c_bool.from_address(pointers[4]).value is True
+    assert ctypes.c_uint64.from_address(pointers[5]).value == 0xDEAD0000
+    assert PackedParams([]).address == 0
+
+
+@pytest.mark.parametrize("type_name, value", [
+    ("int", 2**31), ("unsigned int", -1), ("char", 128), ("int", 1.5), ("quaternion", 1),
+])
+def test_bad_scalars_are_refused(type_name, value):
+    with pytest.raises(LaunchError):
+        scalar_value(type_name, value)
+
+
+def test_grid_and_block_shapes():
+    assert dim3(7, "grid") == (7, 1, 1)
+    assert dim3((4, 2), "grid") == (4, 2, 1)
+    for bad in (0, (1, 2, 3, 4), (2, -1), 1.5):
+        with pytest.raises(LaunchError):
+            dim3(bad, "grid")
+
+
+class FakeDeviceArray:
+    def __init__(self, shape, strides=None, readonly=False):
+        self.__cuda_array_interface__ = {"shape": shape, "typestr": "<f4", "strides": strides,
+                                         "data": (0x7000_0000, readonly), "version": 3}
+
+
+def test_cuda_array_interface_objects_pass_by_pointer():
+    params, copies = cuda.marshal_args([("array", FakeDeviceArray((4, 4)), True), ("int", 4)])
+    assert params == [("ptr", 0x7000_0000), ("int", 4)] and copies == []
+
+
+@pytest.mark.parametrize("arg", [
+    ("array", FakeDeviceArray((4, 4), strides=(4, 16)), False),  # Fortran order
+    ("array", FakeDeviceArray((4,), readonly=True), True),  # writable but read-only
+    ("array", [1.0, 2.0], True),  # not an array
+    ("float",),  # malformed
+])
+def test_unusable_array_arguments_are_refused(arg):
+    with pytest.raises(LaunchError):
+        cuda.marshal_args([arg])
+
+
+# --------------------------------------------------------------------------- GPU
+
+@gpu
+@needs_gpu
+def test_device_info_describes_the_gpu():
+    info = cuda.device_info()
+    assert info.sm_count > 0 and info.arch.startswith("sm_")
+    assert info.compute_capability[0] >= 3
+
+
+@gpu
+@needs_gpu
+def test_saxpy_from_source_matches_numpy(tmp_path):
+    rng = np.random.default_rng(1)
+    n = 10_000
+    x = rng.standard_normal(n).astype(np.float32)
+    y = rng.standard_normal(n).astype(np.float32)
+    expected = np.float32(2.5) * x + y
+    cuda.launch_source(SAXPY, "saxpy", (n + 255) // 256, 256,
+                       [("float", 2.5), ("array", x, False), ("array", y, True),
+                        ("long long", n)], cache_dir=tmp_path)
+    np.testing.assert_allclose(y, expected, rtol=1e-6, atol=1e-6)
+
+
+@gpu
+@needs_gpu
+def test_device_arrays_round_trip_and_pass_by_pointer(tmp_path):
+    x = cuda.DeviceArray.from_host(np.arange(64, dtype=np.float32))
+    y = cuda.DeviceArray.from_host(np.ones(64, dtype=np.float32))
+    cuda.launch_source(SAXPY, "saxpy", 1, 64, [("float", 2.0), ("array", x, False),
+                                               ("array", y, True), ("long long", 64)],
+                       cache_dir=tmp_path)
+    np.testing.assert_array_equal(y.copy_to_host(), 2.0 * np.arange(64) + 1.0)
+
+
+@gpu
+@needs_gpu
+def test_wrong_parameter_count_is_refused(tmp_path):
+    kernel = cuda.get_kernel(SAXPY, "saxpy", cache_dir=tmp_path)
+    if kernel._param_sizes is None:
+        pytest.skip("driver cannot report kernel parameters")
+    with pytest.raises(LaunchError, match="takes 4 parameters"):
+        kernel.launch(1, 32, [("float", 1.0)])
+
+
+@gpu
+@needs_gpu
+def test_cooperative_launch_with_grid_sync(tmp_path):
+    kernel = cuda.get_kernel(GRID_SYNC, "neighbour", cache_dir=tmp_path)
+    blocks = min(kernel.max_cooperative_blocks(128), 1024)
+    ids = np.full(blocks, -1, dtype=np.int32)
+    out = np.full(blocks, -1, dtype=np.int32)
+    cuda.launch_source(GRID_SYNC, "neighbour", blocks, 128,
+                       [("array", ids, True), ("array", out, True)], cooperative=True,
+                       cache_dir=tmp_path)
+    expected = ((np.arange(blocks) + 1) % blocks) * 10
+    np.testing.assert_array_equal(out, expected)
+
+
+@gpu
+@needs_gpu
+def test_cooperative_grid_larger_than_occupancy_is_refused(tmp_path):
+    kernel = cuda.get_kernel(GRID_SYNC, "neighbour", cache_dir=tmp_path)
+    too_many = kernel.max_cooperative_blocks(1024) + 1
+    ids = np.zeros(too_many, dtype=np.int32)
+    with pytest.raises(LaunchError, match="refused"):
+        cuda.launch_source(GRID_SYNC, "neighbour", too_many, 1024,
+                           [("array", ids, True), ("array", ids.copy(), True)],
+                           cooperative=True, cache_dir=tmp_path)
+
+
+@gpu
+@needs_gpu
+def test_cluster_launch_groups_blocks(tmp_path):
+    if not cuda.device_info().cluster_launch:
+        pytest.skip("device has no thread-block clusters")
+    blocks, size = 16, 4
+    rank = np.full(blocks, -1, dtype=np.int32)
+    count = np.full(blocks, -1, dtype=np.int32)
+    cuda.launch_source(CLUSTER, "ranks", blocks, 64, [("array", rank, True),
+                                                      ("array", count, True)],
+                       cluster=size, cache_dir=tmp_path)
+    np.testing.assert_array_equal(rank, np.arange(blocks) % size)
+    np.testing.assert_array_equal(count, np.full(blocks, size))
+    with pytest.raises(LaunchError, match="whole number of clusters"):
+        cuda.launch_source(CLUSTER, "ranks", 10, 64, [("array", rank, True),
+                                                      ("array", count, True)],
+                           cluster=4, cache_dir=tmp_path)
+
+
+@gpu
+@needs_gpu
+def test_mapped_memory_is_visible_to_a_kernel_without_copies(tmp_path):
+    x = cuda.mapped_array(256, np.float32)
+    y = cuda.mapped_array(256, np.float32)
+    x[:] = np.arange(256, dtype=np.float32)
+    y[:] = 1.0
+    params, copies = cuda.marshal_args([("array", x, False), ("array", y, True)])
+    assert copies == [] and params[0] == ("ptr", cuda.mapped_device_pointer(x))
+    cuda.launch_source(SAXPY, "saxpy", 1, 256, [("float", 3.0), ("array", x, False),
+                                                ("array", y, True), ("long long", 256)],
+                       cache_dir=tmp_path)
+    np.testing.assert_array_equal(y, 3.0 * np.arange(256) + 1.0)
+
+
+@gpu
+@needs_gpu
+def test_kernel_sees_a_host_store_into_mapped_memory(tmp_path):
+    flag = cuda.mapped_array(2, np.uint32)
+    stream = cuda.Stream()
+    flag_ptr = cuda.mapped_device_pointer(flag)
+    cuda.launch_source(ATOMIC_REF, "poll", 1, 1, [("ptr", flag_ptr), ("ptr", flag_ptr + 4)],
+                       stream=stream, sync=False, cache_dir=tmp_path)
+    assert not stream.done()  # still spinning on the flag
+    flag[0] = 7
+    deadline = time.monotonic() + 10.0
+    while not stream.done():
+        assert time.monotonic() < deadline, "the kernel never saw the host's store"
+        time.sleep(0.001)
+    assert flag[1] == 7
