@@ -1,0 +1,213 @@
+"""Ring queues in the layout of `layout.QUEUE_HEADER`: njit producer/consumer ops + host side.
+
+A queue is a header (uint64 words; head and tail on their own 128-byte lines), `capacity`
+message headers (`layout.MESSAGE_HEADER`) and `capacity` payloads (the message dtype).
+Positions run free (64 bit, never wrap); slot = position & mask. The producer alone writes
+tail, the consumer alone writes head; a producer publishes the slot, then the tail (release);
+a consumer reads the tail (acquire), then the slot, then writes head (release).
+
+Lanes: host -> actor queues are single-producer (the host side serialises its Python threads
+with a lock); an actor's K2K inbox takes many actor producers, which serialise on the header's
+`producer_lock` word (an njit spinlock, never taken by the host).
+
+njit entry points (see actor_abi for the call forms generated code emits):
+    send_peer(pq, ctx, rec, peer_index) -> 0 sent | 1 gave up (ctx marked failed)
+    queue_depth(hdr)
+"""
+from __future__ import annotations
+
+import platform
+import threading
+import time
+
+import numpy as np
+from numba import njit
+
+from . import actor_abi as abi
+from .atomics import compare_exchange, fence, load_acquire, now_ns, sched_yield, store_release, usleep
+from .hlc import hlc_tick
+from .layout import (MESSAGE_HEADER, QH_CAPACITY, QH_HEAD, QH_LOCK, QH_MASK, QH_PAYLOAD_SIZE,
+                     QH_TAIL, QH_TYPE_ID, QH_WORDS)
+
+_WEAK_ORDER = platform.machine().lower() not in ("x86_64", "amd64", "i686", "x86")
+
+
+@njit(nogil=True, cache=True)
+def queue_depth(hdr):
+    return load_acquire(hdr, QH_TAIL) - load_acquire(hdr, QH_HEAD)
+
+
+@njit(nogil=True)
+def backoff(idle_polls):
+    """Spin, then yield, then sleep up to 1 ms: bounded reaction time, no burnt core when idle."""
+    if idle_polls < 64:
+        return
+    if idle_polls < 256:
+        sched_yield()
+    elif idle_polls < 2048:
+        usleep(20)
+    else:
+        usleep(500)
+
+
+@njit(nogil=True)
+def _lock(hdr, ctx, deadline):
+    polls = 0
+    while not compare_exchange(hdr, QH_LOCK, np.uint64(0), np.uint64(1)):
+        polls += 1
+        if (polls & 1023) == 0 and (load_acquire(ctx, abi.CTX_ABORT) != 0 or now_ns() > deadline):
+            return False
+        backoff(polls >> 4)
+    return True
+
+
+@njit(nogil=True)
+def send_peer(pq, ctx, rec, peer_index):
+    """Push `rec` into the peer's K2K inbox `pq`; block while full up to the peer timeout."""
+    hdr, meta, payload = pq[0], pq[1], pq[2]
+    deadline = now_ns() + ctx[abi.CTX_PEER_TIMEOUT_NS]
+    if not _lock(hdr, ctx, deadline):
+        ctx[abi.CTX_FAILED] = 1
+        ctx[abi.CTX_FAIL_CODE] = abi.FAIL_PEER_FULL
+        ctx[abi.CTX_FAIL_PEER] = peer_index
+        return 1
+    tail = hdr[QH_TAIL]          # we hold the producer lock: tail is ours
+    cap = hdr[QH_CAPACITY]
+    polls = 0
+    while tail - load_acquire(hdr, QH_HEAD) >= cap:
+        polls += 1
+        if (polls & 63) == 0 and (load_acquire(ctx, abi.CTX_ABORT) != 0 or now_ns() > deadline):
+            store_release(hdr, QH_LOCK, np.uint64(0))
+            ctx[abi.CTX_FAILED] = 1
+            ctx[abi.CTX_FAIL_CODE] = abi.FAIL_PEER_FULL
+            ctx[abi.CTX_FAIL_PEER] = peer_index
+            return 1
+        backoff(polls)
+    j = tail & hdr[QH_MASK]
+    payload[j] = rec
+    hlc_tick(ctx, abi.CTX_NOW_PHYSICAL, abi.CTX_NOW_LOGICAL, now_ns())
+    m = meta[j]
+    m.type_id = np.uint32(hdr[QH_TYPE_ID])
+    m.flags = np.uint32(0)
+    m.correlation_id = np.uint64(ctx[abi.CTX_CORRELATION])
+    m.hlc_physical = np.uint64(ctx[abi.CTX_NOW_PHYSICAL])
+    m.hlc_logical = np.uint32(ctx[abi.CTX_NOW_LOGICAL])
+    m.source = np.uint32(ctx[abi.CTX_ACTOR_ID])
+    store_release(hdr, QH_TAIL, tail + np.uint64(1))
+    store_release(hdr, QH_LOCK, np.uint64(0))
+    return 0
+
+
+class Queue:
+    """One ring queue's memory plus the host-side producer and consumer operations."""
+
+    def __init__(self, dtype: np.dtype, capacity: int, type_id: int = 0):
+        if capacity < 2 or capacity & (capacity - 1):
+            raise ValueError(f"queue capacity must be a power of two >= 2, got {capacity}")
+        self.dtype, self.capacity = np.dtype(dtype), capacity
+        self.hdr = np.zeros(QH_WORDS, dtype=np.uint64)
+        self.hdr[QH_CAPACITY] = capacity
+        self.hdr[QH_MASK] = capacity - 1
+        self.hdr[QH_PAYLOAD_SIZE] = self.dtype.itemsize
+        self.hdr[QH_TYPE_ID] = type_id
+        self.type_id = type_id
+        self.meta = np.zeros(capacity, dtype=MESSAGE_HEADER.dtype)
+        self.payload = np.zeros(capacity, dtype=self.dtype)
+        self.scratch = np.zeros(1, dtype=self.dtype)
+        self.mask = capacity - 1
+        self.send_lock = threading.Lock()     # host producers (several Python threads)
+        self.receive_lock = threading.Lock()  # host consumers
+
+    def lane(self) -> tuple:
+        """The njit view of this queue (what peer_queues entries and the loop receive)."""
+        return (self.hdr, self.meta, self.payload, self.scratch)
+
+    # -- host side (callers hold send_lock / receive_lock) -----------------------------------
+    def depth(self) -> int:
+        return int(self.hdr[QH_TAIL]) - int(self.hdr[QH_HEAD])
+
+    def free(self) -> int:
+        return self.capacity - self.depth()
+
+    def push_one(self, record, correlation: int, physical: int, logical: int, source: int = 0) -> bool:
+        tail = int(self.hdr[QH_TAIL])
+        if tail - int(self.hdr[QH_HEAD]) >= self.capacity:
+            return False
+        j = tail & self.mask
+        self.payload[j] = record
+        self.meta[j] = (self.type_id, 0, correlation, physical, logical, source)
+        if _WEAK_ORDER:
+            fence()
+        self.hdr[QH_TAIL] = tail + 1
+        return True
+
+    def push_many(self, batch: np.ndarray, first_correlation: int, physical: int,
+                  first_logical: int, source: int = 0) -> int:
+        """Copy as much of `batch` as fits (in at most two slices); returns how many were pushed."""
+        tail = int(self.hdr[QH_TAIL])
+        n = min(len(batch), self.capacity - (tail - int(self.hdr[QH_HEAD])))
+        if n <= 0:
+            return 0
+        j = tail & self.mask
+        first = min(n, self.capacity - j)
+        for dst, src, k in ((slice(j, j + first), slice(0, first), 0), (slice(0, n - first), slice(first, n), first)):
+            cnt = src.stop - src.start
+            if cnt <= 0:
+                continue
+            self.payload[dst] = batch[src]
+            m = self.meta[dst]
+            m["type_id"] = self.type_id
+            m["flags"] = 0
+            m["correlation_id"] = np.arange(first_correlation + k, first_correlation + k + cnt, dtype=np.uint64)
+            m["hlc_physical"] = physical
+            m["hlc_logical"] = np.arange(first_logical + k, first_logical + k + cnt, dtype=np.uint64)
+            m["source"] = source
+        if _WEAK_ORDER:
+            fence()
+        self.hdr[QH_TAIL] = tail + n
+        return n
+
+    def pop_one(self):
+        """(payload copy as a 1-element array, header record copy) or None when empty."""
+        head = int(self.hdr[QH_HEAD])
+        if int(self.hdr[QH_TAIL]) == head:
+            return None
+        j = head & self.mask
+        rec = self.payload[j:j + 1].copy()
+        hdr = self.meta[j].copy()
+        self.hdr[QH_HEAD] = head + 1
+        return rec, hdr
+
+    def pop_many(self, max_count: int) -> tuple[np.ndarray, np.ndarray]:
+        head = int(self.hdr[QH_HEAD])
+        n = min(max_count, int(self.hdr[QH_TAIL]) - head)
+        if n <= 0:
+            return self.payload[:0].copy(), self.meta[:0].copy()
+        j = head & self.mask
+        first = min(n, self.capacity - j)
+        if first == n:
+            out, meta = self.payload[j:j + n].copy(), self.meta[j:j + n].copy()
+        else:
+            out = np.concatenate((self.payload[j:], self.payload[:n - first]))
+            meta = np.concatenate((self.meta[j:], self.meta[:n - first]))
+        self.hdr[QH_HEAD] = head + n
+        return out, meta
+
+
+def wait_until(predicate, timeout: float, spin_s: float = 50e-6) -> bool:
+    """Spin for `spin_s`, then sleep in growing steps (<= 1 ms) until predicate() or timeout."""
+    if predicate():
+        return True
+    start = time.perf_counter()
+    deadline = start + (timeout if timeout is not None else float("inf"))
+    spin_end = start + spin_s
+    delay = 20e-6
+    while True:
+        if predicate():
+            return True
+        now = time.perf_counter()
+        if now >= deadline:
+            return predicate()
+        if now > spin_end:
+            time.sleep(min(delay, max(deadline - now, 0)))
+            delay = min(delay * 2, 1e-3)

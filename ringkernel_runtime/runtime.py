@@ -1,0 +1,212 @@
+"""Runtime: launches actors on a backend and owns supervision, registry, dead letters, watchdog.
+
+    with Runtime(backend="cpu") as rt:            # "cpu" | "cuda" | "auto"
+        k = rt.launch(adder, LaunchOptions(queue_capacity=1024))
+        w = rt.spawn(worker, name="pool/w1", restart=OneForOne(max_restarts=3, window=60.0))
+
+Backend protocol (what backends/cuda.py provides to be picked by "cuda"/"auto"):
+`is_available() -> tuple[bool, str]` and `make_actor(kernel, actor_id, capacity, initial_state,
+spin_ns, peer_timeout_ns, batch, node_id)` returning an object with CpuActor's interface.
+"""
+from __future__ import annotations
+
+import importlib
+import itertools
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import actor_abi as abi
+from .deadletter import DeadLetterQueue
+from .errors import (BackendUnavailableError, CompileError, LaunchError, MessageTypeError,
+                     UnknownPeerError)
+from .handle import KernelHandle
+from .hlc import HLC
+from .lifecycle import KernelState
+from .registry import Registry
+from .supervisor import RestartPolicy, Supervisor, Temporary
+
+_OVERFLOW = ("block", "dead_letter", "error")
+
+
+@dataclass
+class LaunchOptions:
+    queue_capacity: int = 1024            # per lane, power of two
+    peers: dict = field(default_factory=dict)   # peer name -> KernelHandle
+    state: object = None                  # initial state: state_type instance, dict or None (zeros)
+    overflow: str = "block"               # "block" (up to send_timeout) | "dead_letter" | "error"
+    send_timeout: float = 5.0
+    activate: bool = True                 # False: launch DRAINING (deactivated)
+    spin_us: float = 200.0                # idle spinning before backing off to short sleeps
+    peer_timeout: float = 1.0             # ctx.send blocks this long on a full peer inbox
+    batch: int = 256                      # messages handled per lane per poll
+    stall_timeout: float | None = 2.0     # watchdog: fail an actor silent this long (None: off)
+
+
+def _resolve_backend(backend: str):
+    if backend not in ("cpu", "cuda", "auto"):
+        raise LaunchError(f"unknown backend {backend!r}; use 'cpu', 'cuda' or 'auto'")
+    if backend == "cpu":
+        return None
+    try:
+        mod = importlib.import_module("ringkernel_runtime.backends.cuda")
+        ok, why = mod.is_available() if hasattr(mod, "is_available") else (False, "no is_available()")
+        if ok and hasattr(mod, "make_actor"):
+            return mod
+        why = why if not ok else "backends/cuda.py has no make_actor()"
+    except Exception as exc:  # ImportError, missing driver, ... all mean "not here"
+        why = f"{type(exc).__name__}: {exc}"
+    if backend == "auto":
+        return None
+    raise BackendUnavailableError(f"the cuda backend is not available here ({why}); "
+                                  "use Runtime(backend='cpu') or 'auto'")
+
+
+class Runtime:
+    def __init__(self, backend: str = "auto", node_id: int = 0, watchdog_interval: float = 0.05,
+                 dead_letter_max: int = 100_000):
+        self._cuda = _resolve_backend(backend)
+        self.backend = "cuda" if self._cuda is not None else "cpu"
+        self.node_id = node_id
+        self.hlc = HLC(node_id)
+        self.registry = Registry()
+        self.supervisor = Supervisor()
+        self.dead_letters = DeadLetterQueue(dead_letter_max)
+        self._handles: list[KernelHandle] = []
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._watchdog = threading.Thread(target=self._watch, args=(watchdog_interval,),
+                                          name="ringkernel-watchdog", daemon=True)
+        self._watchdog.start()
+
+    # -- context manager -----------------------------------------------------------------------
+    def __enter__(self) -> "Runtime":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Terminate every actor (children before parents) and stop the watchdog."""
+        for h in reversed(list(self._handles)):
+            h.terminate(timeout)
+        self._closed.set()
+        self._watchdog.join(timeout)
+
+    # -- launching -----------------------------------------------------------------------------
+    def launch(self, kernel, options: LaunchOptions | None = None, name: str | None = None) -> KernelHandle:
+        """Start an unsupervised actor (a failure leaves it FAILED)."""
+        return self._start(kernel, options or LaunchOptions(), name, None, Temporary())
+
+    def spawn(self, kernel, name: str, restart: RestartPolicy | None = None, parent: KernelHandle | None = None,
+              options: LaunchOptions | None = None) -> KernelHandle:
+        """Start a supervised actor registered as `name` (restart defaults to OneForOne())."""
+        from .supervisor import OneForOne
+        if parent is not None and not isinstance(parent, KernelHandle):
+            raise LaunchError(f"parent must be a handle from rt.spawn/rt.launch, got {parent!r}")
+        return self._start(kernel, options or LaunchOptions(), name, parent, restart or OneForOne())
+
+    def _start(self, kernel, options, name, parent, policy) -> KernelHandle:
+        abi.check_kernel(kernel)
+        if options.overflow not in _OVERFLOW:
+            raise LaunchError(f"overflow={options.overflow!r}; use one of {', '.join(_OVERFLOW)}")
+        cap = options.queue_capacity
+        if cap < 2 or cap & (cap - 1):
+            raise LaunchError(f"queue_capacity={cap} must be a power of two >= 2 (e.g. 1024)")
+        actor_id = next(self._ids)
+        name = name or f"{kernel.name}#{actor_id}"
+        state = self._initial_state(kernel, options.state)
+        args = (kernel, actor_id, cap, state, int(options.spin_us * 1e3), int(options.peer_timeout * 1e9),
+                options.batch, self.node_id)
+        if self._cuda is not None:
+            actor = self._cuda.make_actor(*args)
+        else:
+            from .backends.cpu import CpuActor
+            actor = CpuActor(*args)
+        actor.peers = self._wire_peers(kernel, options.peers)
+        self._compile(kernel, actor)
+        handle = KernelHandle(self, kernel, actor, options, name, parent, policy)
+        self.registry.register(name, handle)
+        with self._lock:
+            self._handles.append(handle)
+        self.supervisor.add(handle)
+        handle._start()
+        return handle
+
+    @staticmethod
+    def _initial_state(kernel, init) -> np.ndarray:
+        st = kernel.state_type
+        arr = np.zeros(1, dtype=st.dtype if st is not None else abi.NO_STATE_DTYPE)
+        if init is None:
+            return arr
+        if st is None:
+            raise LaunchError(f"LaunchOptions(state=...) given but {kernel.name} declares no state=")
+        if isinstance(init, dict):
+            for k, v in init.items():
+                if k not in st.dtype.names:
+                    raise LaunchError(f"state field {k!r} is not in {st.__name__} ({', '.join(st.dtype.names)})")
+                arr[k] = v
+        elif isinstance(init, st):
+            arr[0] = init.record
+        elif getattr(init, "dtype", None) == st.dtype:
+            arr[0] = init
+        else:
+            raise MessageTypeError(f"LaunchOptions(state=...) must be a {st.__name__} or a dict of its fields")
+        return arr
+
+    @staticmethod
+    def _wire_peers(kernel, peers: dict) -> tuple:
+        declared = dict(kernel.peers)
+        for pname in peers:
+            if pname not in declared:
+                raise UnknownPeerError(f"{kernel.name} declares no peer {pname!r}; declared peers: "
+                                       f"{', '.join(sorted(declared)) or 'none'} (see @ring_kernel(peers=...))")
+        lanes = []
+        for pname in sorted(declared):
+            if pname not in peers:
+                raise UnknownPeerError(f"{kernel.name} sends to peer {pname!r} but LaunchOptions(peers=...) "
+                                       f"does not wire it; pass peers={{'{pname}': handle}}")
+            target = peers[pname]
+            if not isinstance(target, KernelHandle):
+                raise LaunchError(f"peer {pname!r} must be a handle from rt.launch/rt.spawn, got {target!r}")
+            if target.kernel.input_type is not declared[pname]:
+                raise MessageTypeError(f"peer {pname!r} ({target.name}) takes {target.kernel.input_type.__name__}, "
+                                       f"but {kernel.name} sends it {declared[pname].__name__}")
+            inbox = target.actor.k2k_lane
+            lanes.append((inbox.hdr, inbox.meta, inbox.payload, np.zeros(1, dtype=inbox.dtype)))
+        return tuple(lanes)
+
+    @staticmethod
+    def _compile(kernel, actor) -> None:
+        try:
+            actor.compile()
+        except Exception as exc:
+            raise CompileError(f"ring kernel {kernel.name}: its cpu handler does not fit the actor ABI "
+                               f"(see ringkernel_runtime.actor_abi): {exc}") from exc
+
+    # -- supervision helpers -------------------------------------------------------------------
+    def kill_tree(self, handle: KernelHandle, timeout: float = 2.0) -> None:
+        """Terminate `handle` and every actor spawned under it (children first)."""
+        for h in self.supervisor.descendants(handle) + [handle]:
+            h.terminate(timeout)
+
+    def _forget(self, handle: KernelHandle) -> None:
+        self.registry.unregister(handle.name)
+
+    @property
+    def handles(self) -> list[KernelHandle]:
+        return list(self._handles)
+
+    def _watch(self, interval: float) -> None:
+        while not self._closed.wait(interval):
+            now = time.time_ns()
+            for h in list(self._handles):
+                st = h.options.stall_timeout
+                if st is None or h.state not in (KernelState.ACTIVE, KernelState.DRAINING):
+                    continue
+                beat = h.actor.heartbeat_ns
+                if beat and now - beat > st * 1e9:
+                    h._stall()
