@@ -403,3 +403,234 @@ def test_kernel_sees_a_host_store_into_mapped_memory(tmp_path):
         assert time.monotonic() < deadline, "the kernel never saw the host's store"
         time.sleep(0.001)
     assert flag[1] == 7
+
+
+# --------------------------------------------------------------------------- fake driver
+# The launch logic (marshalling, copies, occupancy and cluster checks) runs here too, against a
+# stand-in for cuda.bindings.driver whose "device memory" is host memory and whose kernels are
+# Python functions reading the real void** parameter array the backend builds.
+
+from cuda.bindings import driver as real_driver  # noqa: E402
+
+from ringkernel_runtime.backends import cuda_driver, cuda_launch  # noqa: E402
+
+OK = real_driver.CUresult.CUDA_SUCCESS
+FA = real_driver.CUfunction_attribute
+
+
+def _saxpy_on_host(params: int, grid, block) -> None:
+    pointers = (ctypes.c_void_p * 4).from_address(params)
+    a = ctypes.c_float.from_address(pointers[0]).value
+    x_ptr = ctypes.c_uint64.from_address(pointers[1]).value
+    y_ptr = ctypes.c_uint64.from_address(pointers[2]).value
+    n = ctypes.c_int64.from_address(pointers[3]).value
+    x = np.ctypeslib.as_array((ctypes.c_float * n).from_address(x_ptr))
+    y = np.ctypeslib.as_array((ctypes.c_float * n).from_address(y_ptr))
+    y[:] = np.float32(a) * x + y
+
+
+class FakeDriver:
+    """Just enough of cuda.bindings.driver; enums and structs are the real ones."""
+
+    DEVICE_OFFSET = 1 << 44  # mapped memory's device address differs from the host's
+
+    def __init__(self, blocks_per_sm=2, clusters=16):
+        self.kernels = {"saxpy": ([4, 8, 8, 8], _saxpy_on_host)}
+        self.blocks_per_sm, self.clusters = blocks_per_sm, clusters
+        self.memory: dict[int, np.ndarray] = {}
+        self.launches: list[tuple] = []
+
+    def __getattr__(self, name):
+        return getattr(real_driver, name)
+
+    def cuCtxSetCurrent(self, ctx):
+        return (OK,)
+
+    def cuMemAlloc(self, nbytes):
+        buffer = np.zeros(nbytes, np.uint8)
+        self.memory[buffer.ctypes.data] = buffer
+        return OK, buffer.ctypes.data
+
+    def cuMemFree(self, ptr):
+        del self.memory[int(ptr)]
+        return (OK,)
+
+    def cuMemcpyHtoD(self, dst, src, nbytes):
+        ctypes.memmove(dst, src, nbytes)
+        return (OK,)
+
+    cuMemcpyDtoH = cuMemcpyHtoD
+
+    def cuMemHostAlloc(self, nbytes, flags):
+        assert flags & real_driver.CU_MEMHOSTALLOC_DEVICEMAP
+        return self.cuMemAlloc(nbytes)
+
+    def cuMemHostGetDevicePointer(self, ptr, flags):
+        return OK, ptr + self.DEVICE_OFFSET
+
+    cuMemFreeHost = cuMemFree
+
+    def cuModuleLoadData(self, image):
+        assert image[:4] == b"\x7fELF"
+        return OK, "module"
+
+    def cuModuleGetFunction(self, module, name):
+        if name.decode() not in self.kernels:
+            return real_driver.CUresult.CUDA_ERROR_NOT_FOUND, None
+        return OK, name.decode()
+
+    def cuFuncGetAttribute(self, attr, func):
+        return OK, {FA.CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK: 1024,
+                    FA.CU_FUNC_ATTRIBUTE_NUM_REGS: 32}.get(attr, 0)
+
+    def cuFuncSetAttribute(self, func, attr, value):
+        return (OK,)
+
+    def cuFuncGetParamCount(self, func):
+        return OK, len(self.kernels[func][0])
+
+    def cuFuncGetParamInfo(self, func, index):
+        return OK, 8 * index, self.kernels[func][0][index]
+
+    def cuOccupancyMaxActiveBlocksPerMultiprocessor(self, func, threads, shared):
+        return OK, self.blocks_per_sm
+
+    def cuOccupancyMaxActiveClusters(self, func, config):
+        return OK, self.clusters
+
+    def _run(self, kind, func, grid, block, params, config=None):
+        self.launches.append((kind, func, grid, block, config))
+        self.kernels[func][1](params, grid, block)
+        return (OK,)
+
+    def cuLaunchKernel(self, func, gx, gy, gz, bx, by, bz, shared, stream, params, extra):
+        return self._run("plain", func, (gx, gy, gz), (bx, by, bz), params)
+
+    def cuLaunchCooperativeKernel(self, func, gx, gy, gz, bx, by, bz, shared, stream, params):
+        return self._run("cooperative", func, (gx, gy, gz), (bx, by, bz), params)
+
+    def cuLaunchKernelEx(self, config, func, params, extra):
+        grid = (config.gridDimX, config.gridDimY, config.gridDimZ)
+        block = (config.blockDimX, config.blockDimY, config.blockDimZ)
+        return self._run("ex", func, grid, block, params, config)
+
+    def cuStreamSynchronize(self, stream):
+        return (OK,)
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch):
+    fake = FakeDriver()
+    monkeypatch.setattr(cuda_driver, "_driver", lambda: fake)
+    monkeypatch.setattr(cuda_launch, "_driver", lambda: fake)
+    info = cuda.DeviceInfo(
+        ordinal=0, name="Fake H100", compute_capability=(9, 0), sm_count=132,
+        total_memory=80 << 30, max_threads_per_block=1024, max_shared_memory_per_block=48 << 10,
+        max_shared_memory_per_block_optin=227 << 10, warp_size=32, l2_cache_size=50 << 20,
+        cooperative_launch=True, cluster_launch=True, can_map_host_memory=True,
+        unified_addressing=True, driver_version=13000)
+    for name, value in (("ready", True), ("cause", None), ("context", "ctx"), ("info", info)):
+        monkeypatch.setattr(cuda_driver._state, name, value)
+    monkeypatch.setattr(cuda, "_kernels", {})
+    return fake
+
+
+def saxpy_args(x, y, a=2.0):
+    return [("float", a), ("array", x, False), ("array", y, True), ("long long", len(x))]
+
+
+def test_launch_source_copies_numpy_arrays_in_and_back(fake_gpu, tmp_path):
+    x = np.arange(8, dtype=np.float32)
+    y = np.ones(8, dtype=np.float32)
+    cuda.launch_source(SAXPY, "saxpy", 1, 8, saxpy_args(x, y), cache_dir=tmp_path)
+    np.testing.assert_array_equal(y, 2.0 * np.arange(8) + 1.0)
+    np.testing.assert_array_equal(x, np.arange(8))
+    assert fake_gpu.launches[0][:4] == ("plain", "saxpy", (1, 1, 1), (8, 1, 1))
+    assert fake_gpu.memory == {}  # staging buffers freed
+
+
+def test_strided_numpy_output_is_written_back(fake_gpu, tmp_path):
+    x = np.arange(8, dtype=np.float32)
+    y_storage = np.ones(16, dtype=np.float32)
+    cuda.launch_source(SAXPY, "saxpy", 1, 8, saxpy_args(x, y_storage[::2], a=3.0),
+                       cache_dir=tmp_path)
+    np.testing.assert_array_equal(y_storage[::2], 3.0 * np.arange(8) + 1.0)
+    np.testing.assert_array_equal(y_storage[1::2], 1.0)
+
+
+def test_cooperative_launch_up_to_occupancy_is_accepted(fake_gpu, tmp_path):
+    x, y = np.zeros(4, np.float32), np.zeros(4, np.float32)
+    cuda.launch_source(SAXPY, "saxpy", 2 * 132, 128, saxpy_args(x, y), cooperative=True,
+                       cache_dir=tmp_path)
+    assert fake_gpu.launches[-1][0] == "cooperative"
+
+
+def test_cooperative_launch_beyond_occupancy_is_refused(fake_gpu, tmp_path):
+    x, y = np.zeros(4, np.float32), np.zeros(4, np.float32)
+    with pytest.raises(LaunchError, match=r"265 blocks refused.*only 264 fit"):
+        cuda.launch_source(SAXPY, "saxpy", 2 * 132 + 1, 128, saxpy_args(x, y),
+                           cooperative=True, cache_dir=tmp_path)
+    assert fake_gpu.launches == [] and fake_gpu.memory == {}
+
+
+def test_cluster_launch_sets_the_cluster_dimension(fake_gpu, tmp_path):
+    x, y = np.zeros(4, np.float32), np.zeros(4, np.float32)
+    cuda.launch_source(SAXPY, "saxpy", 8, 32, saxpy_args(x, y), cluster=(4,),
+                       cooperative=True, cache_dir=tmp_path)
+    kind, _, grid, _, config = fake_gpu.launches[-1]
+    assert kind == "ex" and grid == (8, 1, 1)
+    attrs = {a.id: a for a in config.attrs[: config.numAttrs]}
+    ids = real_driver.CUlaunchAttributeID
+    dim = attrs[ids.CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION].value.clusterDim
+    assert (dim.x, dim.y, dim.z) == (4, 1, 1)
+    assert attrs[ids.CU_LAUNCH_ATTRIBUTE_COOPERATIVE].value.cooperative == 1
+
+
+def test_unschedulable_cluster_is_refused(fake_gpu, tmp_path):
+    fake_gpu.clusters = 0
+    x, y = np.zeros(4, np.float32), np.zeros(4, np.float32)
+    with pytest.raises(LaunchError, match="cannot be scheduled"):
+        cuda.launch_source(SAXPY, "saxpy", 8, 32, saxpy_args(x, y), cluster=8,
+                           cache_dir=tmp_path)
+
+
+@pytest.mark.parametrize("args, message", [
+    ([("float", 1.0)], "takes 4 parameters, 1 were given"),
+    ([("double", 1.0), ("ptr", 0), ("ptr", 0), ("long long", 0)], "parameter 0 .* is 4 bytes"),
+])
+def test_parameters_that_do_not_fit_the_kernel_are_refused(fake_gpu, tmp_path, args, message):
+    with pytest.raises(LaunchError, match=message):
+        cuda.launch_source(SAXPY, "saxpy", 1, 32, args, cache_dir=tmp_path)
+
+
+@pytest.mark.parametrize("block, shared, message", [
+    (2048, 0, "2048 threads"),
+    (32, 300 << 10, "dynamic shared memory"),
+])
+def test_blocks_the_kernel_cannot_run_are_refused(fake_gpu, tmp_path, block, shared, message):
+    x, y = np.zeros(4, np.float32), np.zeros(4, np.float32)
+    with pytest.raises(LaunchError, match=message):
+        cuda.launch_source(SAXPY, "saxpy", 1, block, saxpy_args(x, y), shared_mem=shared,
+                           cache_dir=tmp_path)
+
+
+def test_unknown_kernel_name_is_refused(fake_gpu, tmp_path):
+    with pytest.raises(LaunchError, match="not found"):
+        cuda.launch_source(SAXPY, "saxpyy", 1, 32, [], cache_dir=tmp_path)
+
+
+def test_mapped_arrays_pass_their_device_address(fake_gpu):
+    x = cuda.mapped_array((4, 4), np.float64)
+    assert x.shape == (4, 4) and not x.any()
+    host = x.__array_interface__["data"][0]
+    params, copies = cuda.marshal_args([("array", x, True), ("array", x[1:], False)])
+    assert copies == []
+    assert params == [("ptr", host + FakeDriver.DEVICE_OFFSET),
+                      ("ptr", host + 32 + FakeDriver.DEVICE_OFFSET)]
+
+
+def test_mapped_memory_lives_as_long_as_a_view(fake_gpu):
+    view = cuda.mapped_array(8, np.int32)[2:]
+    assert len(fake_gpu.memory) == 1
+    del view
+    assert fake_gpu.memory == {}

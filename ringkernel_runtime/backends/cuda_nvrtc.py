@@ -108,6 +108,21 @@ def nvrtc_version() -> tuple[int, int]:
     return int(major), int(minor)
 
 
+_build_ids: dict[str, str] = {}
+
+
+def nvrtc_build() -> str:
+    """Version of the NVRTC wheel (e.g. 13.0.88): patch releases can change the code emitted,
+    and nvrtcVersion() only says 13.0."""
+    if "nvrtc" not in _build_ids:
+        from importlib import metadata
+        try:
+            _build_ids["nvrtc"] = metadata.version("nvidia-cuda-nvrtc")
+        except metadata.PackageNotFoundError:  # a system toolkit: its library path must do
+            _build_ids["nvrtc"] = "unknown"
+    return _build_ids["nvrtc"]
+
+
 def supported_archs() -> list[int]:
     nvrtc = _nvrtc()
     err, archs = nvrtc.nvrtcGetSupportedArchs()
@@ -267,7 +282,7 @@ def compile_cuda(source: str, name_expressions: Iterable[str] = (), *, arch: str
         "output": output,
         "names": names,
         "program": program_name,
-        "nvrtc": [major, minor],
+        "nvrtc": [major, minor, nvrtc_build()],
         "toolkit_headers": headers_hash(include_dirs(), cache, toolkit=True),
         "user_headers": headers_hash(user_include_dirs(options), cache, toolkit=False),
     }
