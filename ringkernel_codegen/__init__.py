@@ -1,5 +1,22 @@
 """ringkernel codegen: Python kernels -> typed IR -> CUDA C++, numba.cuda and a CPU emulator."""
-from .errors import RingKernelError, CodegenError  # noqa: F401
+from .errors import RingKernelError, CodegenError, LaunchError, CompileError, KernelRuntimeError  # noqa: F401
+from .errors import BackendUnavailableError  # noqa: F401
 from .types import (  # noqa: F401
     f32, f64, i8, i16, i32, i64, u8, u16, u32, u64, boolean, Field1D, Field2D, Field3D,
 )
+from .kernel import kernel, stencil, device, Kernel, Stencil, KernelBase, DeviceFunction, default_backend  # noqa: F401
+
+__version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # actors live beside the runtime; imported lazily so codegen users do not pay for them
+    if name == "message":
+        from .message import message
+
+        return message
+    if name in ("ring_kernel", "persistent"):
+        from . import ring
+
+        return getattr(ring, name)
+    raise AttributeError(f"module 'ringkernel_codegen' has no attribute {name!r}")

@@ -100,34 +100,34 @@ def message(cls: type) -> type:
 
 
 class _MessageBase:
-    """Instances hold one numpy record (`.record`, a np.record view of a private 1-element array)."""
+    """Instances hold one numpy record (`.record`, an np.void view of a private 1-element array)."""
 
     __slots__ = ()
     dtype: np.dtype
     type_id: int
 
     def __init__(self, **fields):
-        arr = np.zeros(1, dtype=self.dtype)
+        rec = np.zeros(1, dtype=self.dtype)[0]
+        names = self.dtype.names
         for k, v in fields.items():
-            if k not in self.dtype.names:
+            if k not in names:
                 raise MessageDefinitionError(
-                    f"{type(self).__name__} has no field {k!r}; fields are {', '.join(self.dtype.names)}")
-            arr[k] = v
-        object.__setattr__(self, "record", arr.view(np.recarray)[0])
+                    f"{type(self).__name__} has no field {k!r}; fields are {', '.join(names)}")
+            rec[k] = v
+        object.__setattr__(self, "record", rec)
 
     @classmethod
     def from_record(cls, record) -> "_MessageBase":
         """Wrap a copy of a numpy record (or 1-element array) of this dtype."""
         self = cls.__new__(cls)
-        arr = np.array(record, dtype=cls.dtype).reshape(1)
-        object.__setattr__(self, "record", arr.view(np.recarray)[0])
+        object.__setattr__(self, "record", np.array(record, dtype=cls.dtype).reshape(1)[0])
         return self
 
     @classmethod
     def from_array(cls, arr: np.ndarray) -> "_MessageBase":
         """Wrap (without copying) a private 1-element array of this dtype."""
         self = cls.__new__(cls)
-        object.__setattr__(self, "record", arr.view(np.recarray)[0])
+        object.__setattr__(self, "record", arr[0])
         return self
 
     @classmethod

@@ -20,6 +20,7 @@ class Node:
 @dataclass(eq=False)
 class Expr(Node):
     type: Any = field(default=None, kw_only=True)
+    weak = False  # class default; inference sets it per instance for bare-literal expressions
 
 
 @dataclass(eq=False)

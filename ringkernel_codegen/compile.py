@@ -1,0 +1,64 @@
+"""The pass pipeline: front end -> resolve -> validate -> lower -> infer, and device-function compilation."""
+from __future__ import annotations
+
+import threading
+
+from .errors import CodegenError
+from .frontend import parse_function
+from .ir import nodes as ir
+from .passes import infer, resolve, stencil, validate
+
+_device_cache: dict = {}
+_stack = threading.local()
+
+
+def compile_device(fn, span) -> ir.Function:
+    """Typed IR of a helper function called from a kernel (cached; recursion is an error)."""
+    key = fn
+    if key in _device_cache:
+        return _device_cache[key]
+    stack = getattr(_stack, "items", None)
+    if stack is None:
+        stack = _stack.items = []
+    if fn in stack:
+        chain = " -> ".join(f.__name__ for f in [*stack, fn])
+        raise CodegenError(f"recursion is not supported in kernels ({chain})", span,
+                           "rewrite the recursion as a loop")
+    stack.append(fn)
+    try:
+        f = parse_function(fn, kind="device")
+        resolve.Resolver(f, fn).run()
+        validate.run(f)
+        infer.Inferer(f, device_compiler=compile_device).run()
+        validate.mark_readonly(f)
+    finally:
+        stack.pop()
+    _device_cache[key] = f
+    return f
+
+
+def compile_kernel(fn, kind: str, hooks=None, implicit=None, lower=None, infer_hooks=None) -> ir.Function:
+    """Typed IR of a @kernel/@stencil/@ring_kernel function."""
+    allow_untyped = kind == "ring"
+    f = parse_function(fn, kind=kind, allow_untyped_first=allow_untyped)
+    resolve.Resolver(f, fn, hooks).run()
+    validate.run(f)
+    if lower is not None:
+        lower(f)
+    inf = infer.Inferer(f, device_compiler=compile_device, hooks=infer_hooks)
+    if implicit:
+        inf.params.update(implicit)
+    inf.run()
+    validate.mark_readonly(f)
+    return f
+
+
+def compile_stencil(fn, ndim: int, halo: int, boundary: str):
+    hooks = stencil.StencilHooks(ndim, halo)
+    holder = {}
+
+    def lower(f):
+        holder["extent"] = stencil.lower(f, hooks, boundary)
+
+    f = compile_kernel(fn, "stencil", hooks=hooks, implicit=stencil.IMPLICIT, lower=lower)
+    return f, holder["extent"], hooks.fields

@@ -1,0 +1,182 @@
+"""Shared Python-syntax expression/statement emission for the numba.cuda and CPU emitters."""
+from __future__ import annotations
+
+import math
+
+from .. import types as T
+from ..intrinsics import Intrinsic
+from ..ir import nodes as ir
+from .common import source_comment, spelling
+
+PY_OPS = {"and": "and", "or": "or"}
+
+
+class PyEmitter:
+    backend = "cpu"
+    type_prefix = "np"
+
+    def __init__(self, f: ir.Function):
+        self.f = f
+        self.lines: list[str] = []
+
+    # ------------------------------------------------------------ names and types
+    def tname(self, t: T.ScalarType) -> str:
+        if t.is_bool:
+            return f"{self.type_prefix}.bool_" if self.type_prefix == "np" else "numba.boolean"
+        return f"{self.type_prefix}.{t.numba_name}"
+
+    def var(self, name: str) -> str:
+        return name
+
+    def cast(self, t: T.ScalarType, s: str) -> str:
+        if t.is_bool:
+            return f"({s} != 0)"
+        return f"{self.tname(t)}({s})"
+
+    in_index = False
+
+    def narrow(self, t, s: str) -> str:
+        """numba computes small ints in 64 bits; wrap results so they keep CUDA's width.
+        Index arithmetic is left in 64 bits (an index that overflows 32 bits is a bug either way)."""
+        if isinstance(t, T.ScalarType) and t.is_int and t.bits < 64 and not self.in_index:
+            return self.cast(t, s)
+        return s
+
+    # ------------------------------------------------------------ expressions
+    def expr(self, e) -> str:
+        m = getattr(self, "e_" + type(e).__name__, None)
+        if m is None:
+            raise NotImplementedError(f"{type(self).__name__} cannot emit {type(e).__name__}")
+        return m(e)
+
+    def e_Const(self, e):
+        t, v = e.type, e.value
+        if isinstance(v, bool) or (t is not None and t.is_bool):
+            return "True" if v else "False"
+        if t is not None and t.is_float:
+            v = float(v)
+            if math.isnan(v):
+                s = "math.nan"
+            elif math.isinf(v):
+                s = "math.inf" if v > 0 else "(-math.inf)"
+            else:
+                s = repr(v)
+            return s if t == T.f64 else self.cast(t, s)
+        s = repr(int(v))
+        if t is None or t == T.i64:
+            return s if int(v) >= 0 else f"({s})"
+        return self.cast(t, s)
+
+    def e_Var(self, e):
+        return self.var(e.name)
+
+    def e_Load(self, e):
+        return f"{self.expr(e.array)}[{self.indices(e.indices)}]"
+
+    def indices(self, indices) -> str:
+        saved, self.in_index = self.in_index, True
+        try:
+            return ", ".join(self.expr(i) for i in indices)
+        finally:
+            self.in_index = saved
+
+    def e_Shape(self, e):
+        return f"{self.expr(e.array)}.shape[{e.axis}]"
+
+    def e_BinOp(self, e):
+        op = PY_OPS.get(e.op, e.op)
+        return self.narrow(e.type, f"({self.expr(e.left)} {op} {self.expr(e.right)})")
+
+    def e_Compare(self, e):
+        return f"({self.expr(e.left)} {e.op} {self.expr(e.right)})"
+
+    def e_UnaryOp(self, e):
+        if e.op == "not":
+            return f"(not {self.expr(e.operand)})"
+        return self.narrow(e.type, f"({e.op}{self.expr(e.operand)})")
+
+    def e_Select(self, e):
+        return f"({self.expr(e.then)} if {self.expr(e.cond)} else {self.expr(e.orelse)})"
+
+    def e_Cast(self, e):
+        return self.cast(e.type, self.expr(e.value))
+
+    def e_TupleExpr(self, e):
+        return "(" + "".join(self.expr(i) + ", " for i in e.items).rstrip(" ") + ")"
+
+    def e_Call(self, e):
+        if isinstance(e.callee, Intrinsic):
+            return self.intrinsic(e)
+        return f"{e.callee.ir.name}({', '.join(self.expr(a) for a in e.args)})"
+
+    def intrinsic(self, e):
+        spell = spelling(e.callee, self.backend, e)
+        args = [self.expr(a) for a in e.args]
+        bound = getattr(e, "bound", None)
+        elem = getattr(e, "elem", None)
+        return spell.format(*args, T=self.tname(bound) if bound else "", E=self.tname(elem) if elem else "",
+                            t="_t", nt="_nt")
+
+    # ------------------------------------------------------------ statements
+    def emit(self, line: str, depth: int):
+        self.lines.append("    " * depth + line)
+
+    def comment(self, s, depth):
+        text = source_comment(s.span)
+        if text:
+            self.emit(f"# {text}", depth)
+
+    def block(self, stmts, depth):
+        if not stmts:
+            self.emit("pass", depth)
+            return
+        for s in stmts:
+            self.stmt(s, depth)
+
+    def stmt(self, s, depth):
+        if not isinstance(s, ir.If) or not getattr(s, "elif_", False):
+            self.comment(s, depth)
+        m = getattr(self, "s_" + type(s).__name__)
+        m(s, depth)
+
+    def s_Assign(self, s, depth):
+        self.emit(f"{self.var(s.target)} = {self.expr(s.value)}", depth)
+
+    def s_Store(self, s, depth):
+        self.emit(f"{self.expr(s.array)}[{self.indices(s.indices)}] = {self.expr(s.value)}", depth)
+
+    def s_ExprStmt(self, s, depth):
+        code = self.expr(s.value)
+        self.emit(code, depth)
+
+    def s_If(self, s, depth, kw="if"):
+        self.emit(f"{kw} {self.expr(s.cond)}:", depth)
+        self.block(s.body, depth + 1)
+        if len(s.orelse) == 1 and isinstance(s.orelse[0], ir.If):
+            inner = s.orelse[0]
+            self.comment(inner, depth)
+            self.s_If(inner, depth, "elif")
+        elif s.orelse:
+            self.emit("else:", depth)
+            self.block(s.orelse, depth + 1)
+
+    def s_For(self, s, depth):
+        args = [self.expr(s.start), self.expr(s.stop), self.expr(s.step)]
+        self.emit(f"for {self.var(s.var)} in range({', '.join(args)}):", depth)
+        self.block(s.body, depth + 1)
+
+    def s_While(self, s, depth):
+        self.emit(f"while {self.expr(s.cond)}:", depth)
+        self.block(s.body, depth + 1)
+
+    def s_Break(self, s, depth):
+        self.emit("break", depth)
+
+    def s_Continue(self, s, depth):
+        self.emit("continue", depth)
+
+    def s_Return(self, s, depth):
+        self.emit("return" + (f" {self.expr(s.value)}" if s.value is not None else ""), depth)
+
+    def s_Pass(self, s, depth):
+        self.emit("pass", depth)

@@ -1,0 +1,511 @@
+"""Type inference and checking; implicit conversions become explicit Cast nodes.
+
+Rules (C/CUDA usual arithmetic conversions, with Python's `/` and `//` meanings):
+- Bare literals are *weak*: `x * 4.0` keeps x's float type; `i + 1` keeps i's integer type.
+  A weak float meeting a strong integer gives f64 (as in C). Weak-only values default to
+  i64 (ints) and f64 (floats), as in Python/numba.
+- A local's type is its annotation, else the join of every value assigned to it (strong
+  types win over weak ones; two strong types promote).
+- `/` is true division: integer operands are converted to f64. `//` and `%` floor as in Python.
+- Comparisons and `and`/`or`/`not` give boolean; conditions are converted with `!= 0`.
+"""
+from __future__ import annotations
+
+from .. import types as T
+from ..errors import CodegenError
+from ..intrinsics import Intrinsic
+from ..ir import nodes as ir
+
+ARITH = {"+", "-", "*", "/", "//", "%", "**"}
+BITS = {"&", "|", "^", "<<", ">>"}
+
+
+def default_of(t: T.ScalarType) -> T.ScalarType:
+    return T.f64 if t.is_float else (T.boolean if t.is_bool else T.i64)
+
+
+def join(a, b):
+    """Join two (type, weak) pairs; None means unknown."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    (ta, wa), (tb, wb) = a, b
+    if wa and not wb:
+        return (T.f64, False) if ta.is_float and not tb.is_float else (tb, False)
+    if wb and not wa:
+        return (T.f64, False) if tb.is_float and not ta.is_float else (ta, False)
+    if wa and wb:
+        return (T.f64 if (ta.is_float or tb.is_float) else (T.i64 if (ta.is_int or tb.is_int) else ta), True)
+    if ta.is_bool and tb.is_bool:
+        return (T.boolean, False)
+    return (T.promote(ta, tb), False)
+
+
+class Inferer:
+    def __init__(self, fn: ir.Function, device_compiler=None, hooks=None):
+        self.f = fn
+        self.params = {p.name: p.type for p in fn.params if p.type is not None}
+        self.locals: dict = {}       # name -> (type, weak)
+        self.fixed: dict = {}        # annotated locals
+        self.arrays: dict = {}       # alloc'd arrays name -> ArrayType
+        self.device_compiler = device_compiler
+        self.hooks = hooks
+        self.returns = []
+
+    # -------------------------------------------------------------- driver
+    def run(self) -> ir.Function:
+        for node in ir.walk(self.f.body):
+            if isinstance(node, ir.Alloc):
+                if node.name in self.arrays or node.name in self.params:
+                    raise CodegenError(f"array '{node.name}' is allocated twice", node.span)
+                self.arrays[node.name] = T.ArrayType(node.dtype, len(node.shape))
+            elif isinstance(node, ir.Assign) and node.annotation is not None:
+                prev = self.fixed.get(node.target)
+                if prev is not None and prev != node.annotation:
+                    raise CodegenError(f"'{node.target}' is annotated twice with different types "
+                                       f"({prev.name}, {node.annotation.name})", node.span)
+                self.fixed[node.target] = node.annotation
+        for _ in range(20):
+            before = dict(self.locals)
+            self.returns = []
+            self.scan(self.f.body)
+            if before == self.locals:
+                break
+        self.final = {}
+        for name, (t, weak) in self.locals.items():
+            self.final[name] = default_of(t) if weak else t
+        self.final.update(self.fixed)
+        self.f.locals = dict(self.final)
+        self.f.locals.update({k: v for k, v in self.arrays.items()})
+        if self.f.kind == "device" and self.f.return_type is None:
+            joined = None
+            for r in self.returns:
+                joined = join(joined, r)
+            self.f.return_type = (default_of(joined[0]) if joined[1] else joined[0]) if joined else T.VOID
+        self.coerce_block(self.f.body)
+        return self.f
+
+    # -------------------------------------------------------------- phase 1: local types
+    def local_type(self, name):
+        if name in self.fixed:
+            return (self.fixed[name], False)
+        if hasattr(self, "final") and name in self.final:
+            return (self.final[name], False)
+        return self.locals.get(name)
+
+    def assign_local(self, name, tw, span):
+        if name in self.arrays:
+            raise CodegenError(f"'{name}' is an array and cannot be reassigned", span)
+        if tw is None:
+            return
+        if isinstance(tw[0], (T.ArrayType, T.VoidType)) or not isinstance(tw[0], T.ScalarType):
+            what = "nothing (void)" if isinstance(tw[0], T.VoidType) else tw[0]
+            raise CodegenError(f"cannot assign {what} to local '{name}'", span,
+                               "locals hold scalars; index the array or call a function that returns a value")
+        if name in self.fixed:
+            return
+        self.locals[name] = join(self.locals.get(name), tw)
+
+    def scan(self, stmts):
+        for s in stmts:
+            if isinstance(s, ir.Assign):
+                self.assign_local(s.target, self.ty(s.value, soft=True), s.span)
+            elif isinstance(s, ir.For):
+                tw = None
+                for e in (s.start, s.stop, s.step):
+                    tw = join(tw, self.ty(e, soft=True))
+                if tw is not None and not tw[0].is_int:
+                    raise CodegenError("range() bounds must be integers", s.span,
+                                       "convert with int(...) or use a while loop for float steps")
+                self.assign_local(s.var, tw, s.span)
+                self.scan(s.body)
+            elif isinstance(s, ir.If):
+                self.ty(s.cond, soft=True)
+                self.scan(s.body)
+                self.scan(s.orelse)
+            elif isinstance(s, ir.While):
+                self.ty(s.cond, soft=True)
+                self.scan(s.body)
+            elif isinstance(s, ir.Return) and s.value is not None:
+                tw = self.ty(s.value, soft=True)
+                if tw is not None:
+                    self.returns.append(tw)
+
+    # -------------------------------------------------------------- expression types
+    def ty(self, e: ir.Expr, soft: bool = False):
+        """(type, weak) of `e`, setting e.type; soft=True tolerates not-yet-known locals."""
+        tw = self._ty(e, soft)
+        if tw is not None:
+            e.type, e.weak = tw
+        return tw
+
+    def _ty(self, e, soft):
+        if isinstance(e, ir.Const):
+            if isinstance(e.value, bool):
+                return (T.boolean, False)
+            if isinstance(e.value, str):
+                raise CodegenError("strings are not kernel values", e.span)
+            if e.type is not None and not e.weak:
+                return (e.type, False)
+            return (T.f64 if isinstance(e.value, float) else T.i64, True)
+        if isinstance(e, ir.Var):
+            if e.name in self.params:
+                return (self.params[e.name], False)
+            if e.name in self.arrays:
+                return (self.arrays[e.name], False)
+            tw = self.local_type(e.name)
+            if tw is None and not soft:
+                raise CodegenError(f"'{e.name}' is used before it is assigned", e.span)
+            return tw
+        if isinstance(e, ir.Shape):
+            at = self.ty(e.array, soft)
+            if at is not None and not isinstance(at[0], T.ArrayType):
+                raise CodegenError("len()/.shape need an array", e.span)
+            if at is not None and not 0 <= e.axis < at[0].ndim:
+                raise CodegenError(f"shape index {e.axis} is out of range for a {at[0].ndim}D array", e.span)
+            return (T.i64, False)
+        if isinstance(e, ir.Load):
+            at = self.ty(e.array, soft)
+            for i in e.indices:
+                it = self.ty(i, soft)
+                if it is not None and not (isinstance(it[0], T.ScalarType) and (it[0].is_int or it[0].is_bool)):
+                    raise CodegenError(f"array index must be an integer, got {it[0]}", i.span,
+                                       "convert with int(...) or index with an integer variable")
+            if at is None:
+                return None
+            if not isinstance(at[0], T.ArrayType):
+                raise CodegenError(f"cannot index a {at[0]} value", e.span, "only arrays can be indexed")
+            if len(e.indices) != at[0].ndim:
+                raise CodegenError(f"a {at[0].ndim}D array needs {at[0].ndim} indices, got {len(e.indices)}",
+                                   e.span, "index every dimension: a[i, j]")
+            return (at[0].dtype, False)
+        if isinstance(e, ir.BinOp):
+            return self.binop(e, soft)
+        if isinstance(e, ir.Compare):
+            a, b = self.ty(e.left, soft), self.ty(e.right, soft)
+            for side in (a, b):
+                if side is not None and not isinstance(side[0], T.ScalarType):
+                    raise CodegenError("only numbers can be compared", e.span)
+            return (T.boolean, False)
+        if isinstance(e, ir.UnaryOp):
+            t = self.ty(e.operand, soft)
+            if e.op == "not":
+                return (T.boolean, False)
+            if t is None:
+                return None
+            self.scalar(t, e)
+            if e.op == "~" and not (t[0].is_int or t[0].is_bool):
+                raise CodegenError("~ needs an integer operand", e.span)
+            return (T.i32, False) if t[0].is_bool else t
+        if isinstance(e, ir.Select):
+            self.ty(e.cond, soft)
+            return join(self.ty(e.then, soft), self.ty(e.orelse, soft))
+        if isinstance(e, ir.Cast):
+            self.ty(e.value, soft)
+            return (e.type, False)
+        if isinstance(e, ir.Call):
+            return self.call(e, soft)
+        if isinstance(e, ir.TupleExpr):
+            for i in e.items:
+                self.ty(i, soft)
+            return (T.i64, False)
+        if self.hooks is not None:
+            return self.hooks.ty(self, e, soft)
+        raise CodegenError(f"cannot type {type(e).__name__} here", e.span)
+
+    def scalar(self, tw, e):
+        if not isinstance(tw[0], T.ScalarType):
+            raise CodegenError(f"expected a number, got {tw[0]}", e.span,
+                               "arrays must be indexed: a[i]")
+
+    def binop(self, e: ir.BinOp, soft):
+        a, b = self.ty(e.left, soft), self.ty(e.right, soft)
+        if e.op in ("and", "or"):
+            return (T.boolean, False)
+        if a is None or b is None:
+            return None
+        self.scalar(a, e.left)
+        self.scalar(b, e.right)
+        if e.op in BITS:
+            for side, x in ((a, e.left), (b, e.right)):
+                if side[0].is_float:
+                    raise CodegenError(f"operator {e.op} needs integers, got {side[0]}", x.span,
+                                       "convert with int(...) first")
+            if e.op in ("<<", ">>"):
+                return (T.widen_small(a[0]), a[1])
+            if a[0].is_bool and b[0].is_bool:
+                return (T.boolean, False)
+        t = join(a, b)
+        if not t[0].is_float:
+            t = (T.widen_small(t[0]), t[1])
+        if e.op == "/" and not t[0].is_float:
+            return (T.f64, t[1])
+        if e.op == "**" and not t[0].is_float:
+            if not (isinstance(e.right, ir.Const) and isinstance(e.right.value, int) and 0 <= e.right.value <= 8):
+                return (T.f64, t[1])
+        return t
+
+    def call(self, e: ir.Call, soft):
+        if isinstance(e.callee, Intrinsic):
+            return self.intrinsic(e, soft)
+        from .resolve import DeviceRef
+
+        if isinstance(e.callee, DeviceRef):
+            arg_types = [self.ty(a, soft) for a in e.args]
+            if self.device_compiler is None:
+                raise CodegenError("device functions are not available here", e.span)
+            dev = self.device_compiler(e.callee.fn, e.span)
+            e.callee.ir = dev
+            if len(e.args) != len(dev.params):
+                raise CodegenError(f"{dev.name}() takes {len(dev.params)} arguments, got {len(e.args)}", e.span)
+            for p, a, at in zip(dev.params, e.args, arg_types):
+                if at is not None and isinstance(p.type, T.ArrayType) != isinstance(at[0], T.ArrayType):
+                    raise CodegenError(f"argument '{p.name}' of {dev.name}() expects {p.type}, got {at[0]}", a.span)
+            if isinstance(dev.return_type, T.VoidType):
+                return (T.VOID, False)
+            return (dev.return_type, False)
+        if self.hooks is not None:
+            return self.hooks.ty(self, e, soft)
+        raise CodegenError("unsupported call", e.span)
+
+    def intrinsic(self, e: ir.Call, soft):
+        intr: Intrinsic = e.callee
+        if len(e.args) != len(intr.params):
+            raise CodegenError(f"{intr.name}() takes {len(intr.params)} arguments {intr.signature()}, "
+                               f"got {len(e.args)}", e.span, intr.doc)
+        bound_t, elem = None, None
+        for spec, a in zip(intr.params, e.args):
+            tw = self.ty(a, soft)
+            if tw is None:
+                continue
+            if spec == "array":
+                if not isinstance(tw[0], T.ArrayType):
+                    raise CodegenError(f"{intr.name}() needs an array here, got {tw[0]}", a.span)
+                elem = tw[0].dtype
+            elif spec in ("index", "int"):
+                if isinstance(a, ir.TupleExpr):
+                    continue
+                if not (isinstance(tw[0], T.ScalarType) and (tw[0].is_int or tw[0].is_bool)):
+                    raise CodegenError(f"{intr.name}() needs an integer here, got {tw[0]}", a.span)
+            elif spec == "T":
+                self.scalar(tw, a)
+                bound_t = join(bound_t, tw)
+            elif spec in T.SCALARS:
+                self.scalar(tw, a)
+        if any(p == "T" for p in intr.params) and bound_t is None:
+            return None
+        if bound_t is not None:
+            t = bound_t[0]
+            if bound_t[1]:
+                t = default_of(t)
+            t = self.fit(intr, t, intr.T, e)
+            e.bound = t
+        if elem is not None:
+            if intr.E and elem.name not in intr.E:
+                raise CodegenError(f"{intr.name}() does not support {elem.name} arrays "
+                                   f"(supported: {', '.join(intr.E)})", e.span)
+            e.elem = elem
+            if not hasattr(e, "bound") or e.bound is None:
+                e.bound = elem
+        r = intr.returns
+        if r == "void":
+            return (T.VOID, False)
+        if r == "T":
+            return (e.bound, False)
+        if r == "E":
+            return (elem, False)
+        return (T.SCALARS[r], False)
+
+    def fit(self, intr, t, allowed, e):
+        if not allowed or t.name in allowed:
+            return t
+        if (t.is_int or t.is_bool) and "f64" in allowed and not any(T.SCALARS[a].is_int for a in allowed):
+            return T.f64
+        if t.is_bool or (t.is_int and t.bits < 32):
+            for cand in ("i32", "u32", "i64", "u64"):
+                if cand in allowed:
+                    return T.SCALARS[cand]
+        if t.is_float and "f64" in allowed and t.bits <= 64:
+            return T.f64
+        raise CodegenError(f"{intr.name}() does not accept {t.name} (accepts {', '.join(allowed)})", e.span,
+                           "convert the argument explicitly, e.g. f32(x)")
+
+    # -------------------------------------------------------------- phase 2: explicit casts
+    def coerce(self, e: ir.Expr, target) -> ir.Expr:
+        """Return `e` converted to `target` (retyping weak literals, else wrapping in a Cast)."""
+        if target is None or isinstance(target, (T.ArrayType, T.VoidType)) or e.type == target and not \
+                getattr(e, "weak", False):
+            return e
+        if isinstance(e, ir.Const) and getattr(e, "weak", False):
+            e.value = float(e.value) if target.is_float else (bool(e.value) if target.is_bool else int(e.value))
+            e.type, e.weak = target, False
+            return e
+        if e.type == target:
+            e.weak = False
+            return e
+        if not isinstance(e.type, T.ScalarType):
+            raise CodegenError(f"expected a {target}, got {e.type}", e.span)
+        c = ir.Cast(e, span=e.span)
+        c.type, c.weak = target, False
+        return c
+
+    def coerce_block(self, stmts):
+        for s in stmts:
+            self.coerce_stmt(s)
+
+    def coerce_stmt(self, s):
+        if isinstance(s, ir.Assign):
+            self.ty(s.value)
+            self.fix(s.value)
+            s.value = self.coerce(s.value, self.final.get(s.target))
+        elif isinstance(s, ir.Store):
+            at = self.ty(s.array)[0]
+            if not isinstance(at, T.ArrayType):
+                raise CodegenError(f"cannot index-assign into a {at} value", s.span)
+            if len(s.indices) != at.ndim:
+                raise CodegenError(f"a {at.ndim}D array needs {at.ndim} indices, got {len(s.indices)}", s.span)
+            for i in s.indices:
+                self.ty(i)
+                self.fix(i)
+            s.indices = [self.coerce(i, i.type if not getattr(i, "weak", False) else T.i64) for i in s.indices]
+            self.ty(s.value)
+            self.fix(s.value)
+            self.scalar((s.value.type, False), s.value)
+            s.value = self.coerce(s.value, at.dtype)
+        elif isinstance(s, ir.ExprStmt):
+            self.ty(s.value)
+            self.fix(s.value)
+        elif isinstance(s, ir.If):
+            s.cond = self.cond(s.cond)
+            self.coerce_block(s.body)
+            self.coerce_block(s.orelse)
+        elif isinstance(s, ir.While):
+            s.cond = self.cond(s.cond)
+            self.coerce_block(s.body)
+        elif isinstance(s, ir.For):
+            vt = self.final[s.var]
+            for name in ("start", "stop", "step"):
+                e = getattr(s, name)
+                self.ty(e)
+                self.fix(e)
+                setattr(s, name, self.coerce(e, vt))
+            self.coerce_block(s.body)
+        elif isinstance(s, ir.Return):
+            if s.value is not None:
+                self.ty(s.value)
+                self.fix(s.value)
+                if self.f.kind in ("kernel", "stencil"):
+                    raise CodegenError("kernels cannot return a value", s.span,
+                                       "write results into an output array")
+                if self.hooks is not None and self.hooks.is_return_handled(self, s):
+                    return
+                s.value = self.coerce(s.value, self.f.return_type)
+        elif self.hooks is not None:
+            self.hooks.coerce_stmt(self, s)
+
+    def cond(self, e):
+        self.ty(e)
+        self.fix(e)
+        return self.truth(e)
+
+    def truth(self, e):
+        if e.type == T.boolean:
+            return e
+        if not isinstance(e.type, T.ScalarType):
+            raise CodegenError(f"a condition must be a number or boolean, got {e.type}", e.span)
+        return self.coerce(e, T.boolean)
+
+    def fix(self, e: ir.Expr):
+        """Resolve weak types bottom-up and insert casts inside `e` (its own type already set)."""
+        if getattr(e, "weak", False) and isinstance(e.type, T.ScalarType) and not isinstance(e, ir.Const):
+            self.retype_weak(e, default_of(e.type))
+            return
+        if isinstance(e, ir.BinOp):
+            self.fix(e.left)
+            self.fix(e.right)
+            if e.op in ("and", "or"):
+                e.left, e.right = self.truth(e.left), self.truth(e.right)
+            elif e.op in ("<<", ">>"):
+                e.left = self.coerce(e.left, e.type)
+                e.right = self.coerce(e.right, e.right.type if not e.right.weak else e.type)
+            elif e.op == "**" and e.type.is_int:
+                e.left = self.coerce(e.left, e.type)
+            else:
+                operand = e.type if e.type.is_float or e.op not in ("/",) else e.type
+                e.left, e.right = self.coerce(e.left, operand), self.coerce(e.right, operand)
+        elif isinstance(e, ir.Compare):
+            self.fix(e.left)
+            self.fix(e.right)
+            t = join((e.left.type, e.left.weak), (e.right.type, e.right.weak))
+            ot = default_of(t[0]) if t[1] else t[0]
+            if not ot.is_float and not ot.is_bool:
+                ot = T.widen_small(ot)
+            e.left, e.right = self.coerce(e.left, ot), self.coerce(e.right, ot)
+        elif isinstance(e, ir.UnaryOp):
+            self.fix(e.operand)
+            if e.op == "not":
+                e.operand = self.truth(e.operand)
+            else:
+                e.operand = self.coerce(e.operand, e.type)
+        elif isinstance(e, ir.Select):
+            self.fix(e.cond)
+            self.fix(e.then)
+            self.fix(e.orelse)
+            e.cond = self.truth(e.cond)
+            e.then, e.orelse = self.coerce(e.then, e.type), self.coerce(e.orelse, e.type)
+        elif isinstance(e, ir.Cast):
+            self.fix(e.value)
+            if getattr(e.value, "weak", False):
+                e.value = self.coerce(e.value, default_of(e.value.type))
+        elif isinstance(e, ir.Load):
+            for i in e.indices:
+                self.fix(i)
+            e.indices = [self.coerce(i, T.i64) if getattr(i, "weak", False) else i for i in e.indices]
+        elif isinstance(e, ir.Call):
+            for a in e.args:
+                self.fix(a)
+            if isinstance(e.callee, Intrinsic):
+                self.coerce_intrinsic_args(e)
+            elif hasattr(e.callee, "ir"):
+                e.args = [self.coerce(a, p.type) for a, p in zip(e.args, e.callee.ir.params)]
+            elif self.hooks is not None:
+                self.hooks.fix_call(self, e)
+        elif isinstance(e, ir.TupleExpr):
+            for i in e.items:
+                self.fix(i)
+            e.items = [self.coerce(i, T.i64) if getattr(i, "weak", False) else i for i in e.items]
+        elif isinstance(e, ir.Shape):
+            self.fix(e.array)
+        elif self.hooks is not None and not isinstance(e, (ir.Var, ir.Const)):
+            self.hooks.fix(self, e)
+
+    def retype_weak(self, e, target):
+        """A weak compound expression takes `target` as its type all the way down."""
+        self.fix_children_weak(e, target)
+
+    def fix_children_weak(self, e, target):
+        e.weak = False
+        if e.type.is_float and not target.is_float:
+            target = T.f64
+        e.type = target if not (isinstance(e, ir.Compare) or (isinstance(e, ir.BinOp) and e.op in ("and", "or"))) \
+            else T.boolean
+        if isinstance(e, ir.BinOp) and e.op == "/" and not target.is_float:
+            e.type = T.f64
+        self.fix(e)
+
+    def coerce_intrinsic_args(self, e: ir.Call):
+        intr: Intrinsic = e.callee
+        out = []
+        for spec, a in zip(intr.params, e.args):
+            if spec == "T":
+                out.append(self.coerce(a, e.bound))
+            elif spec == "E":
+                out.append(self.coerce(a, e.elem))
+            elif spec in T.SCALARS:
+                out.append(self.coerce(a, T.SCALARS[spec]))
+            elif spec in ("index", "int") and getattr(a, "weak", False):
+                out.append(self.coerce(a, T.i32 if spec == "int" else T.i64))
+            else:
+                out.append(a)
+        e.args = out

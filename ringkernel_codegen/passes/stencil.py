@@ -1,0 +1,204 @@
+"""Stencil lowering: relative field accesses (u[dy, dx], u.north) -> absolute loads with boundary rules.
+
+The stencil skeleton of every emitter defines the cell `_x, _y, _z` and the extents `_nx, _ny, _nz`
+(from the first written field). Offsets are in array order: u[dy, dx], u[dz, dy, dx].
+"""
+from __future__ import annotations
+
+import numbers
+
+from .. import types as T
+from ..errors import CodegenError
+from ..ir import nodes as ir
+
+BOUNDARIES = ("skip", "clamp", "periodic", "zero")
+AXES = {1: ("x",), 2: ("y", "x"), 3: ("z", "y", "x")}
+NEIGHBOURS = {
+    2: {"north": (-1, 0), "south": (1, 0), "west": (0, -1), "east": (0, 1)},
+    3: {"up": (-1, 0, 0), "down": (1, 0, 0), "north": (0, -1, 0), "south": (0, 1, 0),
+        "west": (0, 0, -1), "east": (0, 0, 1)},
+    1: {"west": (-1,), "east": (1,)},
+}
+IMPLICIT = {f"_{a}": T.i32 for a in "xyz"} | {f"_n{a}": T.i32 for a in "xyz"}
+
+
+class StencilHooks:
+    """Resolver hooks that turn field accesses into FieldRef nodes."""
+
+    def __init__(self, ndim: int, halo: int):
+        self.ndim, self.halo = ndim, halo
+        self.fields: dict[str, T.ArrayType] = {}
+
+    def is_message(self, obj):
+        return False
+
+    def _field(self, resolver, e):
+        if isinstance(e, ir.Name) and e.id in resolver.params:
+            t = resolver.params[e.id].type
+            if isinstance(t, T.ArrayType) and t.field:
+                if t.ndim != self.ndim:
+                    raise CodegenError(f"field '{e.id}' is {t.ndim}D but the stencil is {self.ndim}D", e.span,
+                                       "use one field dimensionality per stencil (tile=... sets it)")
+                self.fields[e.id] = t
+                return e.id
+        if isinstance(e, ir.Var) and e.name in resolver.params:
+            t = resolver.params[e.name].type
+            if isinstance(t, T.ArrayType) and t.field:
+                self.fields[e.name] = t
+                return e.name
+        return None
+
+    def name(self, resolver, e):
+        return None
+
+    def attribute(self, resolver, e):
+        name = self._field(resolver, e.value)
+        if name is None:
+            return None
+        table = NEIGHBOURS[self.ndim]
+        if e.attr not in table:
+            raise CodegenError(f"'{e.attr}' is not a neighbour of a {self.ndim}D field", e.span,
+                               f"use {', '.join(table)} or relative offsets like {name}[{', '.join(['0'] * self.ndim)}]")
+        return self._ref(name, table[e.attr], e.span)
+
+    def _ref(self, name, offsets, span):
+        for d in offsets:
+            if abs(d) > self.halo:
+                raise CodegenError(f"offset {d} reaches beyond halo={self.halo}", span,
+                                   f"raise the stencil's halo to {abs(d)} or use a smaller offset")
+        ref = ir.FieldRef(name, tuple(offsets), span=span)
+        return ref
+
+    def offsets(self, resolver, indices, span):
+        out = []
+        for i in indices:
+            try:
+                v = resolver.const_value(i)
+            except CodegenError:
+                raise CodegenError("stencil field offsets must be compile-time integers", i.span,
+                                   "write relative offsets such as u[0, 1]; use cell_x()/cell_y() for absolute "
+                                   "positions") from None
+            if not isinstance(v, numbers.Integral):
+                raise CodegenError("stencil field offsets must be integers", i.span)
+            out.append(int(v))
+        if len(out) != self.ndim:
+            raise CodegenError(f"a {self.ndim}D field takes {self.ndim} offsets, got {len(out)}", span)
+        return out
+
+    def load(self, resolver, e: ir.Load):
+        name = self._field(resolver, e.array)
+        if name is None:
+            return None
+        return self._ref(name, self.offsets(resolver, e.indices, e.span), e.span)
+
+    def store(self, resolver, s: ir.Store):
+        name = self._field(resolver, s.array)
+        if name is None:
+            return s
+        offs = self.offsets(resolver, s.indices, s.span)
+        if any(offs):
+            raise CodegenError(f"a stencil writes only its own cell: {name}[{', '.join(['0'] * self.ndim)}]",
+                               s.span, "compute neighbours by reading them, never by writing them")
+        s.field_store = name
+        return s
+
+    def store_attribute(self, resolver, s):
+        raise CodegenError("cannot assign to an attribute in a stencil", s.span)
+
+    def call(self, resolver, e):
+        return None
+
+
+def lower(f: ir.Function, hooks: StencilHooks, boundary: str) -> str:
+    """Rewrite FieldRefs to Loads; returns the name of the field that sets the domain extents."""
+    written = [s.field_store for s in ir.walk(f.body) if isinstance(s, ir.Store) and hasattr(s, "field_store")]
+    if not written:
+        raise CodegenError(f"stencil '{f.name}' writes no field", f.span,
+                           "assign the result to the output field, e.g. out[0, 0] = ...")
+    read_at_offset = {n.field_name for n in ir.walk(f.body) if isinstance(n, ir.FieldRef) and any(n.offsets)}
+    for name in written:
+        if name in read_at_offset:
+            raise CodegenError(f"field '{name}' is both written and read at an offset (a race between cells)",
+                               f.span, "read from one field and write to another (swap them between steps)")
+    axes = AXES[hooks.ndim]
+    f.body = _rewrite_block(f.body, axes, boundary)
+    return written[0]
+
+
+def _rewrite_block(stmts, axes, boundary):
+    for s in stmts:
+        for name in ("value", "cond", "start", "stop", "step"):
+            if hasattr(s, name) and isinstance(getattr(s, name), ir.Expr):
+                setattr(s, name, _rewrite(getattr(s, name), axes, boundary))
+        if isinstance(s, ir.Store):
+            if hasattr(s, "field_store"):
+                s.array = ir.Var(s.field_store, span=s.span)
+                s.indices = [ir.Var(f"_{a}", span=s.span) for a in axes]
+            else:
+                s.indices = [_rewrite(i, axes, boundary) for i in s.indices]
+        for name in ("body", "orelse"):
+            if hasattr(s, name):
+                _rewrite_block(getattr(s, name), axes, boundary)
+    return stmts
+
+
+def _rewrite(e, axes, boundary):
+    if isinstance(e, ir.FieldRef):
+        return _field_load(e, axes, boundary)
+    for name in getattr(e, "__dataclass_fields__", {}):
+        if name in ("span", "type"):
+            continue
+        v = getattr(e, name)
+        if isinstance(v, ir.Expr):
+            setattr(e, name, _rewrite(v, axes, boundary))
+        elif isinstance(v, list):
+            setattr(e, name, [_rewrite(x, axes, boundary) if isinstance(x, ir.Expr) else x for x in v])
+    return e
+
+
+def _shift(v, d, span):
+    return ir.BinOp("+" if d > 0 else "-", v, _c(abs(d), span), span=span)
+
+
+def _c(v, span):
+    return ir.Const(v, weak=True, span=span)
+
+
+def _field_load(ref: ir.FieldRef, axes, boundary):
+    span = ref.span
+    indices, inside = [], None
+    for axis, d in zip(axes, ref.offsets):
+        v, n = ir.Var(f"_{axis}", span=span), ir.Var(f"_n{axis}", span=span)
+        if d == 0:
+            indices.append(v)
+            continue
+        pos = _shift(v, d, span)
+        if boundary == "skip":
+            indices.append(pos)
+            continue
+        below = ir.Compare("<", ir.BinOp("+", ir.Var(f"_{axis}", span=span), _c(d, span), span=span),
+                           _c(0, span), span=span)
+        above = ir.Compare(">=", ir.BinOp("+", ir.Var(f"_{axis}", span=span), _c(d, span), span=span),
+                           ir.Var(f"_n{axis}", span=span), span=span)
+        if boundary == "periodic":
+            wrapped_lo = ir.BinOp("+", ir.BinOp("+", ir.Var(f"_{axis}", span=span), _c(d, span), span=span),
+                                  ir.Var(f"_n{axis}", span=span), span=span)
+            wrapped_hi = ir.BinOp("-", ir.BinOp("+", ir.Var(f"_{axis}", span=span), _c(d, span), span=span),
+                                  ir.Var(f"_n{axis}", span=span), span=span)
+            indices.append(ir.Select(below, wrapped_lo, ir.Select(above, wrapped_hi, pos, span=span), span=span))
+        else:  # clamp, and zero (which reads a clamped cell and then discards it)
+            last = ir.BinOp("-", n, _c(1, span), span=span)
+            indices.append(ir.Select(below, _c(0, span), ir.Select(above, last, pos, span=span), span=span))
+            if boundary == "zero":
+                ok = ir.UnaryOp("not", ir.BinOp("or", _copy(below), _copy(above), span=span), span=span)
+                inside = ok if inside is None else ir.BinOp("and", inside, ok, span=span)
+    load = ir.Load(ir.Var(ref.field_name, span=span), indices, span=span)
+    if inside is not None:
+        return ir.Select(inside, load, _c(0, span), span=span)
+    return load
+
+
+def _copy(e):
+    import copy
+
+    return copy.deepcopy(e)

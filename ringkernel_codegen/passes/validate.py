@@ -1,0 +1,87 @@
+"""Kernel-kind rules that are not type rules: reserved names, loop variables, read-only arrays."""
+from __future__ import annotations
+
+import keyword
+
+from .. import types as T
+from ..errors import CodegenError
+from ..intrinsics import Intrinsic
+from ..ir import nodes as ir
+
+# names the emitters generate; user code must not shadow them
+RESERVED = {"_tx", "_ty", "_tz", "_bx", "_by", "_bz", "_bdx", "_bdy", "_bdz", "_gdx", "_gdy", "_gdz",
+            "_t", "_nt", "_rt", "_nrt", "_x", "_y", "_z", "_nx", "_ny", "_nz", "np", "math", "numba", "cuda"}
+
+
+def check_names(f: ir.Function):
+    names = [(p.name, p.span) for p in f.params]
+    for node in ir.walk(f.body):
+        if isinstance(node, ir.Assign):
+            names.append((node.target, node.span))
+        elif isinstance(node, ir.For):
+            names.append((node.var, node.span))
+        elif isinstance(node, ir.Alloc):
+            names.append((node.name, node.span))
+    for name, span in names:
+        if name in RESERVED or name.startswith("_rk") or keyword.iskeyword(name):
+            raise CodegenError(f"the name '{name}' is reserved by the code generator", span,
+                               "rename the variable (names starting with _rk and the emulator's "
+                               "_tx/_bx/... are reserved)")
+
+
+def check_loops(body: list, loop_vars=()):
+    for s in body:
+        if isinstance(s, ir.Assign) and s.target in loop_vars:
+            raise CodegenError(f"loop variable '{s.target}' is assigned inside its loop", s.span,
+                               "use another variable; the loop variable follows range() only")
+        if isinstance(s, ir.For):
+            check_loops(s.body, (*loop_vars, s.var))
+        elif isinstance(s, ir.While):
+            check_loops(s.body, loop_vars)
+        elif isinstance(s, ir.If):
+            check_loops(s.body, loop_vars)
+            check_loops(s.orelse, loop_vars)
+
+
+def check_loop_control(body: list, in_loop=False):
+    for s in body:
+        if isinstance(s, (ir.Break, ir.Continue)) and not in_loop:
+            raise CodegenError(f"'{type(s).__name__.lower()}' outside a loop", s.span)
+        if isinstance(s, (ir.For, ir.While)):
+            check_loop_control(s.body, True)
+        elif isinstance(s, ir.If):
+            check_loop_control(s.body, in_loop)
+            check_loop_control(s.orelse, in_loop)
+
+
+def written_arrays(f: ir.Function) -> set:
+    """Names of array params the function may write (stores, atomics, calls that take the array)."""
+    out = set()
+    for node in ir.walk(f.body):
+        if isinstance(node, ir.Store) and isinstance(node.array, ir.Var):
+            out.add(node.array.name)
+        elif isinstance(node, ir.Call):
+            for i, a in enumerate(node.args):
+                if not isinstance(a, ir.Var):
+                    continue
+                if isinstance(node.callee, Intrinsic):
+                    spec = node.callee.params[i] if i < len(node.callee.params) else ""
+                    if spec == "array" and not node.callee.name.startswith("ldg"):
+                        out.add(a.name)  # atomics and other array intrinsics may write
+                elif hasattr(node.callee, "ir"):
+                    p = node.callee.ir.params[i]
+                    if isinstance(p.type, T.ArrayType) and not p.readonly:
+                        out.add(a.name)
+    return out
+
+
+def mark_readonly(f: ir.Function):
+    written = written_arrays(f)
+    for p in f.params:
+        p.readonly = isinstance(p.type, T.ArrayType) and p.name not in written
+
+
+def run(f: ir.Function):
+    check_names(f)
+    check_loops(f.body)
+    check_loop_control(f.body)
