@@ -37,7 +37,8 @@ __all__ = [
     "available", "unavailable_reason", "require_device", "device_info", "DeviceInfo",
     "compile_cuda", "CompiledModule", "cache_stats", "reset_cache_stats", "CacheStats",
     "default_cache_dir", "load_module", "Module", "Kernel", "DeviceArray", "MappedBuffer",
-    "mapped_array", "mapped_device_pointer", "Stream", "synchronize", "get_kernel", "launch_source",
+    "mapped_array", "mapped_device_pointer", "Stream", "synchronize", "get_kernel",
+    "launch_source",
     "marshal_args", "CudaDriverError",
 ]
 

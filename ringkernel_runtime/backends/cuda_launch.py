@@ -134,9 +134,10 @@ class Kernel:
     def __init__(self, module: Module, name: str, handle) -> None:
         self.module, self.name, self.handle = module, name, handle
         driver = _driver()
+        names = driver.CUfunction_attribute
         attr = lambda n: int(check(  # noqa: E731
-            driver.cuFuncGetAttribute(getattr(driver.CUfunction_attribute, f"CU_FUNC_ATTRIBUTE_{n}"),
-                                      handle), f"cuFuncGetAttribute({n})"))
+            driver.cuFuncGetAttribute(getattr(names, f"CU_FUNC_ATTRIBUTE_{n}"), handle),
+            f"cuFuncGetAttribute({n})"))
         self.attributes = KernelAttributes(
             max_threads_per_block=attr("MAX_THREADS_PER_BLOCK"), num_registers=attr("NUM_REGS"),
             static_shared_bytes=attr("SHARED_SIZE_BYTES"), local_bytes=attr("LOCAL_SIZE_BYTES"))
