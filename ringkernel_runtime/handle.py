@@ -123,7 +123,7 @@ class KernelHandle:
             k = int(self.actor.ctx[abi.CTX_FAIL_PEER])
             reason = f"peer_full:{sorted(self.kernel.peers)[k]}"
         self.runtime.dead_letters.add(DeadLetter(reason, self.kernel.input_type.from_array(rec), self.name,
-                                                 time.time(), code, int(hdr["correlation_id"])))
+                                                 time.time(), code, hdr[0]))
 
     def _stall(self) -> None:
         """Watchdog: the heartbeat stopped. The thread cannot be preempted: fail, never restart."""
@@ -194,7 +194,8 @@ class KernelHandle:
 
     def _dead_letter_pending(self) -> None:
         for lane in (self.actor.host_lane, self.actor.k2k_lane):
-            recs, meta = lane.pop_many(lane.capacity)
+            with lane.send_lock:
+                recs, meta = lane.pop_many(lane.capacity)
             now = time.time()
             for i in range(len(recs)):
                 self.runtime.dead_letters.add(DeadLetter(
@@ -222,9 +223,9 @@ class KernelHandle:
     def send(self, msg, timeout: float | None = None) -> int:
         """Enqueue one message; returns its correlation id (copied into the reply's header)."""
         rec = self._record_of(msg)
-        self._check_alive()
         q = self.actor.host_lane
-        with q.send_lock:
+        with q.send_lock:          # terminate drains under this lock: a send is processed,
+            self._check_alive()    # dead-lettered or refused, never lost
             corr = next(self._corr)
             ts = self.runtime.hlc.now()
             if q.push_one(rec, corr, ts.physical, ts.logical):
@@ -254,12 +255,12 @@ class KernelHandle:
             raise MessageTypeError(f"actor {self.name}: send_many needs a structured array of dtype "
                                    f"{t.__name__}.dtype = {t.dtype}, got {got}; build it with "
                                    f"{t.__name__}.zeros(n)")
-        self._check_alive()
         batch = batch.reshape(-1)
         q, n, sent = self.actor.host_lane, len(batch), 0
         timeout = self.options.send_timeout if timeout is None else timeout
         deadline = time.perf_counter() + timeout
         with q.send_lock:
+            self._check_alive()
             if self.options.overflow == "error" and q.free() < n:
                 raise QueueFullError(f"actor {self.name}: {n} messages do not fit ({q.free()} free); "
                                      "send smaller batches or raise queue_capacity")
@@ -302,8 +303,8 @@ class KernelHandle:
                     raise ReceiveTimeout(f"no reply from actor {self.name} within {timeout}s "
                                          f"(state {self.state.name}, {q.depth()} replies queued)")
                 got = q.pop_one()
-        rec, hdr = got
-        self.runtime.hlc.update(int(hdr["hlc_physical"]), int(hdr["hlc_logical"]))
+        rec, (_, phys, logical) = got
+        self.runtime.hlc.update(phys, logical)
         return self.kernel.output_type.from_array(rec)
 
     def receive_many(self, max_count: int, timeout: float | None = 1.0, headers: bool = False):

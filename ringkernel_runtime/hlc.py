@@ -73,7 +73,7 @@ class HLC:
     def update(self, physical: int, logical: int) -> Timestamp:
         """Receive event of a message stamped (physical, logical)."""
         with self._lock:
-            self._l, self._c = update_rule(self._l, self._c, int(physical), int(logical), self._clock())
+            self._l, self._c = update_rule(self._l, self._c, physical, logical, self._clock())
             return Timestamp(self._l, self._c, self.node)
 
     def peek(self) -> Timestamp:

@@ -112,6 +112,8 @@ class Queue:
         self.hdr[QH_TYPE_ID] = type_id
         self.type_id = type_id
         self.meta = np.zeros(capacity, dtype=MESSAGE_HEADER.dtype)
+        # words: [type_id | flags << 32, correlation_id, hlc_physical, hlc_logical | source << 32]
+        self.meta_words = self.meta.view(np.uint64).reshape(capacity, 4)
         self.payload = np.zeros(capacity, dtype=self.dtype)
         self.scratch = np.zeros(1, dtype=self.dtype)
         self.mask = capacity - 1
@@ -135,7 +137,7 @@ class Queue:
             return False
         j = tail & self.mask
         self.payload[j] = record
-        self.meta[j] = (self.type_id, 0, correlation, physical, logical, source)
+        self.meta_words[j] = (self.type_id, correlation, physical, logical | (source << 32))
         if _WEAK_ORDER:
             fence()
         self.hdr[QH_TAIL] = tail + 1
@@ -168,15 +170,15 @@ class Queue:
         return n
 
     def pop_one(self):
-        """(payload copy as a 1-element array, header record copy) or None when empty."""
+        """(payload copy as a 1-element array, (correlation_id, hlc_physical, hlc_logical)) or None."""
         head = int(self.hdr[QH_HEAD])
         if int(self.hdr[QH_TAIL]) == head:
             return None
         j = head & self.mask
         rec = self.payload[j:j + 1].copy()
-        hdr = self.meta[j].copy()
+        _, corr, phys, lw = self.meta_words[j].tolist()
         self.hdr[QH_HEAD] = head + 1
-        return rec, hdr
+        return rec, (corr, phys, lw & 0xFFFFFFFF)
 
     def pop_many(self, max_count: int) -> tuple[np.ndarray, np.ndarray]:
         head = int(self.hdr[QH_HEAD])

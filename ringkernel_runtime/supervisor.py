@@ -1,4 +1,4 @@
-"""Supervision with Erlang/OTP semantics, shared by every backend.
+r"""Supervision with Erlang/OTP semantics, shared by every backend.
 
 Each supervised actor carries a restart policy. When it fails (ctx.fail, a crash, a stall):
 
