@@ -203,6 +203,7 @@ class Stencil(KernelBase):
 
     def _compile(self):
         f, self.extent_field, self.fields = C.compile_stencil(self.fn, self.ndim, self.halo, self.boundary)
+        f.options["tile"] = self.tile
         return f
 
     def _emit(self, module) -> str:
