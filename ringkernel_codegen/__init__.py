@@ -6,17 +6,7 @@ from .types import (  # noqa: F401
 )
 from .kernel import kernel, stencil, device, Kernel, Stencil, KernelBase, DeviceFunction, default_backend  # noqa: F401
 
+from .message import message, Array  # noqa: F401  (binds the decorator over the submodule name)
+from .ring import ring_kernel, persistent, RingKernel  # noqa: F401
+
 __version__ = "0.1.0"
-
-
-def __getattr__(name):
-    # actors live beside the runtime; imported lazily so codegen users do not pay for them
-    if name == "message":
-        from .message import message
-
-        return message
-    if name in ("ring_kernel", "persistent"):
-        from . import ring
-
-        return getattr(ring, name)
-    raise AttributeError(f"module 'ringkernel_codegen' has no attribute {name!r}")

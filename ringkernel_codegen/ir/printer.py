@@ -6,6 +6,8 @@ from . import nodes as ir
 
 
 def tname(t) -> str:
+    if isinstance(t, type):
+        return t.__name__
     return getattr(t, "name", None) or ("?" if t is None else str(t))
 
 
@@ -29,7 +31,10 @@ def expr(e) -> str:
     if isinstance(e, ir.Call):
         callee = e.callee.name if isinstance(e.callee, Intrinsic) else \
             getattr(getattr(e.callee, "ir", None), "name", None) or getattr(e.callee, "__name__", str(e.callee))
-        return f"call {callee}({', '.join(expr(a) for a in e.args)}):{tname(e.type)}"
+        if isinstance(callee, type):
+            callee = callee.__name__
+        args = [expr(a) for a in e.args] + [f"{k}={expr(v)}" for k, v in e.kwargs.items()]
+        return f"call {callee}({', '.join(args)}):{tname(e.type)}"
     if isinstance(e, ir.TupleExpr):
         return "(" + ", ".join(expr(i) for i in e.items) + ")"
     if isinstance(e, ir.FieldRef):
@@ -76,7 +81,8 @@ def stmts(body, depth=1) -> list:
 
 
 def function(f: ir.Function) -> str:
-    params = ", ".join(f"{p.name}: {tname(p.type)}{' const' if p.readonly else ''}" for p in f.params)
+    params = ", ".join(f"{p.name}: {tname(p.type) if p.type is not None else 'context'}"
+                       f"{' const' if p.readonly else ''}" for p in f.params)
     head = f"{f.kind} {f.name}({params})"
     if f.return_type is not None:
         head += f" -> {tname(f.return_type)}"

@@ -93,7 +93,11 @@ class Resolver:
     def run(self) -> ir.Function:
         for p in self.f.params:
             if p.type is not None:
-                p.type = to_type(eval_annotation(p.type, self.ns, p.span), p.span, "parameter type")
+                obj = eval_annotation(p.type, self.ns, p.span)
+                if self.hooks is not None and self.hooks.is_message(obj):
+                    p.type = obj  # a ring kernel's message parameter
+                else:
+                    p.type = to_type(obj, p.span, "parameter type")
             self.params[p.name] = p
         self._collect_locals(self.f.body)
         self.f.body = self.block(self.f.body)

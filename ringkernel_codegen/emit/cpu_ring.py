@@ -1,0 +1,89 @@
+"""CPU emitter for ring-kernel handlers: an njit(nogil=True) function following
+ringkernel_runtime.actor_abi: handler(msg, reply, state, ctx, peer_queues) -> int32."""
+from __future__ import annotations
+
+from .. import types as T
+from ..ir import nodes as ir
+from ..message import is_message_type
+from ..passes.ring import RingOp
+from .common import device_functions
+from .cpu import CTX, HEADER, CpuEmitter, emit_device
+
+ARGS = ["_rk_msg", "_rk_reply", "_rk_state", "_rk_ctx", "_rk_peers"]
+RING_HEADER = HEADER + '''from ringkernel_runtime import actor_abi as _abi
+from ringkernel_runtime import queues as _q
+'''
+
+
+class RingCpuEmitter(CpuEmitter):
+    def e_MsgRef(self, e):
+        return f"_rk_msg.{e.field_name}"
+
+    def e_StateRef(self, e):
+        return f"_rk_state.{e.field_name}"
+
+    def e_Call(self, e):
+        if isinstance(e.callee, RingOp):
+            if e.callee.name == "now":
+                return "_rk_ctx[_abi.CTX_NOW_PHYSICAL]"
+            if e.callee.name == "actor_id":
+                return "_rk_ctx[_abi.CTX_ACTOR_ID]"
+            raise AssertionError("send/fail are statements")
+        return super().e_Call(e)
+
+    def s_StateStore(self, s, depth):
+        self.emit(f"_rk_state.{s.field_name} = {self.expr(s.value)}", depth)
+
+    def fill(self, target: str, call: ir.Call, depth: int):
+        """Write every field of a message constructor into `target` (missing fields are zero)."""
+        cls = call.callee
+        for name in cls.dtype.names:
+            count = cls.field_counts[name]
+            if name in call.kwargs:
+                self.emit(f"{target}.{name} = {self.expr(call.kwargs[name])}", depth)
+            elif count == 1:
+                self.emit(f"{target}.{name} = 0", depth)
+            else:
+                self.emit(f"{target}.{name}[:] = 0", depth)
+
+    def s_ExprStmt(self, s, depth):
+        call = s.value
+        if isinstance(call, ir.Call) and isinstance(call.callee, RingOp):
+            op = call.callee
+            if op.name == "fail":
+                self.emit("_rk_ctx[_abi.CTX_FAILED] = 1", depth)
+                self.emit(f"_rk_ctx[_abi.CTX_FAIL_CODE] = {self.expr(call.args[0])}", depth)
+                self.emit("return _abi.FAILED", depth)
+                return
+            if op.name == "send":
+                slot = f"_rk_out{op.peer}"
+                self.emit(f"{slot} = _rk_peers[{op.peer}][3][0]", depth)
+                self.fill(slot, call.args[0], depth)
+                self.emit(f"if _q.send_peer(_rk_peers[{op.peer}], _rk_ctx, {slot}, {op.peer}) != 0:", depth)
+                self.emit("return _abi.FAILED", depth + 1)
+                return
+        super().s_ExprStmt(s, depth)
+
+    def s_Return(self, s, depth):
+        if s.value is not None and isinstance(s.value, ir.Call) and is_message_type(s.value.callee):
+            self.fill("_rk_reply", s.value, depth)
+            self.emit("return _abi.REPLY", depth)
+        else:
+            self.emit("return _abi.NO_REPLY", depth)
+
+
+def emit_handler(f: ir.Function) -> str:
+    out = [RING_HEADER.format(source=f.file.rsplit("/", 1)[-1] + (f":{f.span.line}" if f.span else ""),
+                              kind="ring_kernel", name=f.name)]
+    for dev in device_functions(f):
+        out.extend(emit_device(dev))
+    em = RingCpuEmitter(f)
+    em.emit("@njit(nogil=True, cache=True)", 0)
+    em.emit(f"def {f.name}({', '.join(ARGS)}):", 0)
+    # a handler runs as one thread of one block: the launch context is trivial
+    em.emit(f"{', '.join(CTX)} = {', '.join(['0'] * 6 + ['1'] * 6)}", 1)
+    em.block(f.body, 1)
+    if not (f.body and isinstance(f.body[-1], ir.Return)):
+        em.emit("return _abi.NO_REPLY", 1)
+    out.extend(em.lines)
+    return "\n".join(out) + "\n"

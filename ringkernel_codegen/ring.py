@@ -1,0 +1,104 @@
+"""@ring_kernel: an actor's message handler, compiled through the IR like any kernel.
+
+    @ring_kernel(input=Add, output=Sum, state=Totals, peers={"log": Entry})
+    def adder(ctx, msg: Add) -> Sum:
+        ctx.state.count += 1
+        ctx.send("log", Entry(value=msg.a))
+        return Sum(value=msg.a + msg.b)
+
+The object satisfies ringkernel_runtime.actor_abi (name, input_type, output_type, state_type,
+peers, parallel, cpu_handler()), so `Runtime.launch` runs it on the CPU backend.
+"""
+from __future__ import annotations
+
+import copy
+
+from . import compile as C
+from .errors import CodegenError, RingKernelError
+from .frontend import parse_function
+from .ir import printer
+from .loader import load_source
+from .message import is_message_type
+from .passes.ring import RingHooks
+
+
+def _check_type(value, what: str, optional: bool):
+    if value is None and optional:
+        return
+    if not is_message_type(value):
+        raise RingKernelError(f"@ring_kernel({what}=...) must be a @message class, got {value!r}")
+
+
+class RingKernel:
+    kind = "ring"
+
+    def __init__(self, fn, input, output=None, state=None, peers=None, parallel=False):
+        _check_type(input, "input", False)
+        _check_type(output, "output", True)
+        _check_type(state, "state", True)
+        peers = dict(peers or {})
+        for name, t in peers.items():
+            if not isinstance(name, str):
+                raise RingKernelError(f"@ring_kernel peers keys are names (str), got {name!r}")
+            _check_type(t, f"peers['{name}']", False)
+        if parallel and state is not None:
+            raise RingKernelError("@ring_kernel(parallel=True) handlers are stateless; drop state= or parallel=")
+        self.fn, self.name = fn, fn.__name__
+        self.input_type, self.output_type, self.state_type = input, output, state
+        self.peers, self.parallel = peers, parallel
+        self.__doc__, self.__wrapped__ = fn.__doc__, fn
+        self._f = self._compile()
+        self._handler = None
+        self._source = None
+
+    def _compile(self):
+        probe = parse_function(self.fn, kind="ring", allow_untyped_first=True)
+        if len(probe.params) != 2:
+            raise CodegenError(f"a ring kernel handler takes (ctx, msg), got {len(probe.params)} parameters",
+                               probe.span, f"write `def {self.name}(ctx, msg: {self.input_type.__name__}):`")
+        ctx_name, msg_name = probe.params[0].name, probe.params[1].name
+        hooks = RingHooks(ctx_name, msg_name, self.input_type, self.output_type, self.state_type, self.peers)
+        f = C.compile_kernel(self.fn, "ring", hooks=hooks, infer_hooks=hooks)
+        msg_param = f.params[1]
+        if msg_param.type is not None and msg_param.type is not self.input_type:
+            raise CodegenError(f"the handler's message is annotated {getattr(msg_param.type, '__name__', msg_param.type)}"
+                               f" but input={self.input_type.__name__}", msg_param.span,
+                               "annotate it with the input message type or drop the annotation")
+        return f
+
+    def ir(self) -> str:
+        return printer.function(self._f)
+
+    def cpu_source(self) -> str:
+        if self._source is None:
+            from .emit import cpu_ring
+
+            self._source = cpu_ring.emit_handler(copy.deepcopy(self._f))
+        return self._source
+
+    def cpu_handler(self):
+        """The njit handler for the CPU actor loop (contract: ringkernel_runtime.actor_abi)."""
+        if self._handler is None:
+            module = load_source(self.cpu_source(), f"{self.name}_ring_cpu")
+            self._handler = getattr(module, self.name)
+        return self._handler
+
+    def __repr__(self) -> str:
+        out = self.output_type.__name__ if self.output_type else None
+        return f"<ring_kernel {self.name}: {self.input_type.__name__} -> {out}>"
+
+
+def ring_kernel(fn=None, *, input=None, output=None, state=None, peers=None, parallel=False):
+    """@ring_kernel(input=Msg, output=Reply | None, state=State, peers={...}, parallel=False)."""
+    def wrap(f):
+        if input is None:
+            raise RingKernelError("@ring_kernel needs input=<@message class>")
+        return RingKernel(f, input, output, state, peers, parallel)
+    if fn is not None:
+        return wrap(fn)
+    return wrap
+
+
+def persistent(*args, **kwargs):
+    raise RingKernelError("@persistent kernels need the cuda backend's persistent launch, which is not "
+                          "implemented yet (see the open GPU issue); use @stencil with a host loop for now")
