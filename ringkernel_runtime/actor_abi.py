@@ -68,6 +68,7 @@ CTX_ABORT = 8             # host sets it on terminate: blocking sends give up at
 CTX_PEER_TIMEOUT_NS = 9
 CTX_NODE_ID = 10
 CTX_FAIL_PEER = 11
+CTX_FAIL_LANE = 12        # set by the loop: lane of the failed message (0 host, 1 K2K inbox)
 CTX_WORDS = 16
 
 FAIL_PEER_FULL = -2       # ctx.send found the peer's inbox full past CTX_PEER_TIMEOUT_NS

@@ -27,7 +27,7 @@ _HEARTBEAT, _IN, _OUT, _ERR = CB["heartbeat_ns"], CB["messages_in"], CB["message
 _HLC_P, _HLC_L, _SPIN, _CORR, _EXIT = (CB["hlc_physical"], CB["hlc_logical"], CB["spin_ns"],
                                        CB["last_correlation"], CB["exit_reason"])
 _ACTIVE, _DRAINING = int(KernelState.ACTIVE), int(KernelState.DRAINING)
-CTX_FAIL_LANE = 12        # which lane the failed message sits in (0 host, 1 K2K)
+CTX_FAIL_LANE = abi.CTX_FAIL_LANE
 
 # _drain results
 _OK, _FAILED, _COMMAND = 0, 1, 2
