@@ -1,0 +1,54 @@
+"""Shared fixtures for the codegen suite: the `target` parametrisation and the kernel corpora path.
+
+Kernel corpora live in tests/kernels/*.py (real files: the front end reads source via inspect) and
+are imported by module name (basic_kernels, stencil_kernels, ...). The numba CUDA simulator is fixed
+at import time, so tests/sim/ is collected only in its own process (see tests/test_sim.py).
+"""
+import os
+import shutil
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "kernels"))
+
+collect_ignore = [] if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" else ["sim"]
+
+
+def gpu_available() -> bool:
+    try:
+        from ringkernel_runtime.backends import cuda
+
+        return bool(cuda.available())
+    except Exception:  # noqa: BLE001 - no driver / no cuda-python: no GPU
+        return False
+
+
+def nvcc_path():
+    return shutil.which("nvcc")
+
+
+# "cpu" always; "gpu" runs the generated CUDA C++ through the cuda backend when a GPU is usable.
+TARGETS = [
+    pytest.param("cpu", id="cpu"),
+    pytest.param("gpu", id="gpu", marks=pytest.mark.gpu),
+]
+
+
+@pytest.fixture(params=TARGETS)
+def target(request):
+    """The backend name to pass to .to(...): "cpu", or "cuda" for the gpu target."""
+    if request.param == "gpu":
+        if not gpu_available():
+            pytest.skip("no usable CUDA GPU (ringkernel_runtime.backends.cuda.available() is False)")
+        return "cuda"
+    return "cpu"
+
+
+@pytest.fixture(scope="session")
+def nvcc():
+    path = nvcc_path()
+    if path is None:
+        pytest.skip("nvcc not found on PATH")
+    return path
