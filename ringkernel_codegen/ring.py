@@ -19,6 +19,7 @@ from .frontend import parse_function
 from .ir import printer
 from .loader import load_source
 from .message import is_message_type
+from .passes.resolve import eval_annotation, namespace
 from .passes.ring import RingHooks
 
 
@@ -56,15 +57,16 @@ class RingKernel:
         if len(probe.params) != 2:
             raise CodegenError(f"a ring kernel handler takes (ctx, msg), got {len(probe.params)} parameters",
                                probe.span, f"write `def {self.name}(ctx, msg: {self.input_type.__name__}):`")
-        ctx_name, msg_name = probe.params[0].name, probe.params[1].name
-        hooks = RingHooks(ctx_name, msg_name, self.input_type, self.output_type, self.state_type, self.peers)
-        f = C.compile_kernel(self.fn, "ring", hooks=hooks, infer_hooks=hooks)
-        msg_param = f.params[1]
-        if msg_param.type is not None and msg_param.type is not self.input_type:
-            raise CodegenError(f"the handler's message is annotated {getattr(msg_param.type, '__name__', msg_param.type)}"
-                               f" but input={self.input_type.__name__}", msg_param.span,
-                               "annotate it with the input message type or drop the annotation")
-        return f
+        ctx_name, msg_param = probe.params[0].name, probe.params[1]
+        if msg_param.type is not None:
+            ann = eval_annotation(msg_param.type, namespace(self.fn), msg_param.span)
+            if ann is not self.input_type:
+                raise CodegenError(f"the handler's message is annotated {getattr(ann, '__name__', ann)} "
+                                   f"but input={self.input_type.__name__}", msg_param.span,
+                                   "annotate it with the input message type or drop the annotation")
+        hooks = RingHooks(ctx_name, msg_param.name, self.input_type, self.output_type, self.state_type,
+                          self.peers)
+        return C.compile_kernel(self.fn, "ring", hooks=hooks, infer_hooks=hooks)
 
     def ir(self) -> str:
         return printer.function(self._f)

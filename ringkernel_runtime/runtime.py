@@ -52,10 +52,11 @@ def _resolve_backend(backend: str):
         return None
     try:
         mod = importlib.import_module("ringkernel_runtime.backends.cuda")
-        ok, why = mod.is_available() if hasattr(mod, "is_available") else (False, "no is_available()")
+        ok = mod.available()
+        why = mod.unavailable_reason() if not ok else None
         if ok and hasattr(mod, "make_actor"):
             return mod
-        why = why if not ok else "backends/cuda.py has no make_actor()"
+        why = why if not ok else "ring kernels on the GPU (resident actor loop) are not implemented yet"
     except Exception as exc:  # ImportError, missing driver, ... all mean "not here"
         why = f"{type(exc).__name__}: {exc}"
     if backend == "auto":

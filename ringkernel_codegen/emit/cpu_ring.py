@@ -78,7 +78,10 @@ def emit_handler(f: ir.Function) -> str:
     for dev in device_functions(f):
         out.extend(emit_device(dev))
     em = RingCpuEmitter(f)
-    em.emit("@njit(nogil=True, cache=True)", 0)
+    # handlers that send reach numba's dynamic globals inside the queue helpers: not cacheable
+    sends = any(isinstance(n, ir.Call) and isinstance(n.callee, RingOp) and n.callee.name == "send"
+                for n in ir.walk(f.body))
+    em.emit(f"@njit(nogil=True, cache={not sends})", 0)
     em.emit(f"def {f.name}({', '.join(ARGS)}):", 0)
     # a handler runs as one thread of one block: the launch context is trivial
     em.emit(f"{', '.join(CTX)} = {', '.join(['0'] * 6 + ['1'] * 6)}", 1)
