@@ -301,13 +301,15 @@ class _Builder:
         if isinstance(node, cst.Float):
             return ir.Const(float(node.evaluated_value), weak=True, span=span)
         if isinstance(node, cst.Imaginary):
-            self.error(node, "complex numbers are not supported in kernels")
+            self.error(node, "complex numbers are not supported in kernels",
+                       "keep real and imaginary parts in two float variables or arrays")
         if isinstance(node, cst.SimpleString):
             return ir.Const(node.evaluated_value, span=span)
         if isinstance(node, cst.BinaryOperation):
             op = BINOPS.get(type(node.operator))
             if op is None:
-                self.error(node, f"operator {self.code(node.operator).strip()} is not supported in kernels")
+                self.error(node, f"operator {self.code(node.operator).strip()} is not supported in kernels",
+                           "use + - * / // % ** and the bitwise operators on numbers")
             return ir.BinOp(op, self.expr(node.left), self.expr(node.right), span=span)
         if isinstance(node, cst.UnaryOperation):
             return ir.UnaryOp(UNOPS[type(node.operator)], self.expr(node.expression), span=span)

@@ -145,7 +145,7 @@ class Inferer:
             if isinstance(e.value, bool):
                 return (T.boolean, False)
             if isinstance(e.value, str):
-                raise CodegenError("strings are not kernel values", e.span)
+                raise CodegenError("strings are not kernel values", e.span, "kernels compute with numbers and arrays")
             if e.type is not None and not e.weak:
                 return (e.type, False)
             return (T.f64 if isinstance(e.value, float) else T.i64, True)
@@ -258,7 +258,8 @@ class Inferer:
             dev = self.device_compiler(e.callee.fn, e.span)
             e.callee.ir = dev
             if len(e.args) != len(dev.params):
-                raise CodegenError(f"{dev.name}() takes {len(dev.params)} arguments, got {len(e.args)}", e.span)
+                raise CodegenError(f"{dev.name}() takes {len(dev.params)} arguments, got {len(e.args)}", e.span,
+                                   f"call it as {dev.name}({', '.join(p.name for p in dev.params)})")
             for p, a, at in zip(dev.params, e.args, arg_types):
                 if at is not None and isinstance(p.type, T.ArrayType) != isinstance(at[0], T.ArrayType):
                     raise CodegenError(f"argument '{p.name}' of {dev.name}() expects {p.type}, got {at[0]}", a.span)
@@ -364,7 +365,8 @@ class Inferer:
             if not isinstance(at, T.ArrayType):
                 raise CodegenError(f"cannot index-assign into a {at} value", s.span)
             if len(s.indices) != at.ndim:
-                raise CodegenError(f"a {at.ndim}D array needs {at.ndim} indices, got {len(s.indices)}", s.span)
+                raise CodegenError(f"a {at.ndim}D array needs {at.ndim} indices, got {len(s.indices)}", s.span,
+                                   "index every dimension: a[i, j]")
             for i in s.indices:
                 self.ty(i)
                 self.fix(i)

@@ -134,14 +134,16 @@ class Resolver:
                 s.annotation = to_type(ann, s.span, "local type")
                 if not isinstance(s.annotation, T.ScalarType):
                     raise CodegenError("local variables are scalars; arrays come from shared_array/local_array",
-                                       s.span)
+                                       s.span, "annotate scalar locals only (`v: f32 = 0.0`); use array "
+                                       "parameters directly")
             s.value = self.expr(s.value)
             return s
         if isinstance(s, ir.Store):
             if not s.indices and isinstance(s.array, ir.Attribute):
                 if self.hooks is not None:
                     return self.hooks.store_attribute(self, s)
-                raise CodegenError("cannot assign to an attribute in a kernel", s.span)
+                raise CodegenError("cannot assign to an attribute in a kernel", s.span,
+                                   "kernel values have no attributes; store into an array element: x[i] = v")
             s.array = self.expr(s.array)
             s.indices = [self.expr(i) for i in s.indices]
             s.value = self.expr(s.value)
@@ -334,7 +336,8 @@ class Resolver:
             if hooked is not None:
                 return hooked
         if isinstance(e.callee, ir.Name) and e.callee.id in self.params | {k: 1 for k in self.locals}:
-            raise CodegenError(f"'{e.callee.id}' is a variable, not a function", e.span)
+            raise CodegenError(f"'{e.callee.id}' is a variable, not a function", e.span,
+                               "call an intrinsic or a @device function; rename the variable if it shadows one")
         if isinstance(e.callee, ir.Attribute):
             root = e.callee
             while isinstance(root, ir.Attribute):
@@ -350,7 +353,8 @@ class Resolver:
                 raise CodegenError(f"{obj.name}() must be assigned directly to a variable", e.span,
                                    f"write `buf = {obj.name}(shape, dtype)` on its own line")
             if e.kwargs:
-                raise CodegenError(f"intrinsic {obj.name}() takes positional arguments only", e.span)
+                raise CodegenError(f"intrinsic {obj.name}() takes positional arguments only", e.span,
+                                   f"pass them by position: {obj.name}{obj.signature()}")
             return ir.Call(obj, args, span=e.span)
         if e.kwargs and not (self.hooks and self.hooks.is_message(obj)):
             raise CodegenError(f"keyword arguments are not supported when calling {name}()", e.span,
@@ -367,7 +371,7 @@ class Resolver:
             obj in (int, float, bool) else None
         if obj is len:
             if len(args) != 1:
-                raise CodegenError("len() takes one array", e.span)
+                raise CodegenError("len() takes one array", e.span, "write len(arr) for the size of its first axis")
             return ir.Shape(args[0], 0, span=e.span)
         if obj in (int, float, bool):
             if len(args) != 1:

@@ -82,7 +82,8 @@ class StencilHooks:
                 raise CodegenError("stencil field offsets must be integers", i.span)
             out.append(int(v))
         if len(out) != self.ndim:
-            raise CodegenError(f"a {self.ndim}D field takes {self.ndim} offsets, got {len(out)}", span)
+            raise CodegenError(f"a {self.ndim}D field takes {self.ndim} offsets, got {len(out)}", span,
+                               f"write one relative offset per axis, e.g. u[{', '.join(['0'] * self.ndim)}]")
         return out
 
     def load(self, resolver, e: ir.Load):
