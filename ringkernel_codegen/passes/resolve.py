@@ -213,6 +213,10 @@ class Resolver:
             return e.value
         if isinstance(e, ir.TupleExpr):
             return tuple(self.const_value(i) for i in e.items)
+        if isinstance(e, ir.UnaryOp) and e.op in ("-", "+"):
+            v = self.const_value(e.operand)  # negative literals (u[-1, 0]) parse as unary minus
+            if isinstance(v, numbers.Real) and not isinstance(v, bool):
+                return -v if e.op == "-" else v
         if isinstance(e, ir.BinOp) and e.op in ("+", "-", "*", "//"):
             a, b = self.const_value(e.left), self.const_value(e.right)
             if isinstance(a, numbers.Integral) and isinstance(b, numbers.Integral):
