@@ -298,7 +298,7 @@ def _common(f: ir.Function, em: CudaEmitter) -> dict:
         text, req = emit_device(dev)
         devices.append(text)
         requires |= req
-    includes = ["stdint.h"]
+    includes = []  # NVRTC has no C standard headers: emitted code uses built-in types only
     if "cooperative_groups" in requires:
         includes.append("cooperative_groups.h")
     includes += sorted(r for r in requires if r not in ("cooperative_groups",))
@@ -306,7 +306,7 @@ def _common(f: ir.Function, em: CudaEmitter) -> dict:
 
     src = os.path.basename(f.file) + (f":{f.span.line}" if f.span else "")
     return dict(version=__version__, source=src, name=f.name, devices=devices, includes=includes,
-                prelude=_text("cuda_prelude.cuh"), ops=_text("cuda_ops.cuh"), params=em.param_list())
+                prelude=_text("cuda_prelude.cuh").replace("#pragma once\n", ""), ops=_text("cuda_ops.cuh"), params=em.param_list())
 
 
 def emit_kernel(f: ir.Function) -> str:
