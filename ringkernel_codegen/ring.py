@@ -78,6 +78,18 @@ class RingKernel:
             self._source = cpu_ring.emit_handler(copy.deepcopy(self._f))
         return self._source
 
+    def cuda_handler_source(self) -> str:
+        """The handler as a CUDA __device__ function (see emit/cuda_ring.py for its contract)."""
+        from .emit import cuda_ring
+
+        return cuda_ring.emit_handler(copy.deepcopy(self._f), self.input_type, self.output_type, self.state_type)
+
+    def cuda_source(self) -> str:
+        """The whole resident actor kernel: runtime header, message structs, handler, actor loop."""
+        from .emit import cuda_ring
+
+        return cuda_ring.render_actor(self)
+
     def cpu_handler(self):
         """The njit handler for the CPU actor loop (contract: ringkernel_runtime.actor_abi)."""
         if self._handler is None:
