@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 
-from .errors import CodegenError
+from .errors import CodegenError, RingKernelError
 from .frontend import parse_function
 from .ir import nodes as ir
 from .passes import infer, resolve, stencil, validate
@@ -38,7 +38,21 @@ def compile_device(fn, span) -> ir.Function:
 
 
 def compile_kernel(fn, kind: str, hooks=None, implicit=None, lower=None, infer_hooks=None) -> ir.Function:
-    """Typed IR of a @kernel/@stencil/@ring_kernel function."""
+    """Typed IR of a @kernel/@stencil/@ring_kernel function; any failure is a CodegenError."""
+    try:
+        return _compile_kernel(fn, kind, hooks, implicit, lower, infer_hooks)
+    except RingKernelError:
+        raise
+    except RecursionError:
+        raise CodegenError(f"kernel '{getattr(fn, '__name__', fn)}' is nested too deeply to compile",
+                           hint="split long expressions or deeply nested blocks") from None
+    except Exception as exc:  # a bug of ours: still give the user a RingKernelError, never a bare crash
+        raise CodegenError(f"internal error while compiling '{getattr(fn, '__name__', fn)}': "
+                           f"{type(exc).__name__}: {exc}",
+                           hint="this is a ringkernel bug; please report it with the kernel source") from exc
+
+
+def _compile_kernel(fn, kind, hooks, implicit, lower, infer_hooks) -> ir.Function:
     allow_untyped = kind == "ring"
     f = parse_function(fn, kind=kind, allow_untyped_first=allow_untyped)
     resolve.Resolver(f, fn, hooks).run()
