@@ -1,5 +1,4 @@
 """Kernels run on every available target and compared with NumPy / hand-computed references."""
-import math
 
 import numpy as np
 import pytest

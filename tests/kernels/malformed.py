@@ -8,8 +8,8 @@ import math
 
 import numpy as np
 
-from ringkernel_codegen import Field2D, f32, f64, i32, i64
-from ringkernel_codegen.dsl import atomic_add, global_id, shared_array, sync_threads, thread_idx_x
+from ringkernel_codegen import Field2D, f32, i32, i64
+from ringkernel_codegen.dsl import atomic_add, global_id, shared_array, sync_threads
 
 GLOBAL_ARRAY = np.zeros(4, np.float32)
 
