@@ -130,7 +130,8 @@ def render_actor(kernel) -> str:
     the runtime layout header, the message structs, the handler and the names the loop needs."""
     import os
 
-    from ringkernel_runtime import layout
+    from ringkernel_runtime import layout, lifecycle
+    from ringkernel_runtime.backends import cuda_actor
 
     from .. import __version__
     from .cuda import _env, _text
@@ -138,6 +139,12 @@ def render_actor(kernel) -> str:
     f = kernel._f
     peers = [dict(name=n, index=i, struct=kernel.peers[n].__name__, type_id=kernel.peers[n].type_id)
              for i, n in enumerate(sorted(kernel.peers))]
+    # Constants the device loop shares with the host, generated from their Python definitions.
+    consts = sorted((k, getattr(abi, k)) for k in dir(abi)
+                    if k.startswith(("CTX_", "FAIL_")) or k in ("REPLY", "NO_REPLY", "FAILED"))
+    consts += sorted((k, getattr(lifecycle, k)) for k in dir(lifecycle) if k.startswith(("CMD_", "EXIT_")))
+    consts += [(f"STATE_{s.name}", int(s)) for s in lifecycle.KernelState]
+    constants = "\n".join(f"#define RK_{k} ({int(v)})" for k, v in consts)
     return _env().get_template("ring_actor.cu.j2").render(
         version=__version__, source=os.path.basename(f.file) + (f":{f.span.line}" if f.span else ""),
         name=kernel.name, handler=handler_name(f), handler_source=kernel.cuda_handler_source(),
@@ -146,6 +153,8 @@ def render_actor(kernel) -> str:
         output_type_id=kernel.output_type.type_id if kernel.output_type is not None else 0,
         state=kernel.state_type.__name__ if kernel.state_type is not None else "rk_no_state",
         has_output=kernel.output_type is not None, has_state=kernel.state_type is not None,
-        parallel=bool(kernel.parallel), peers=peers, layout_header=layout.c_header(),
+        parallel=bool(kernel.parallel), peers=peers, layout_header=layout.c_header().replace("#pragma once\n", ""),
         structs=message_structs(kernel), prelude=_text("cuda_prelude.cuh").replace("#pragma once\n", ""),
-        ops=_text("cuda_ops.cuh"), ctx_words=abi.CTX_WORDS)
+        ops=_text("cuda_ops.cuh"), ctx_words=abi.CTX_WORDS,
+        threads=256 if kernel.parallel else 128, max_peers=max(len(peers), 1), constants=constants,
+        actor_header=cuda_actor.c_header(), runtime=_text("ring_runtime.cuh").replace("#pragma once\n", ""))

@@ -1,0 +1,271 @@
+"""CUDA backend actors: one resident block per actor, driven through mapped pinned memory.
+
+`make_actor(...)` returns a `CudaActor` with CpuActor's interface (runtime.py / handle.py drive
+both the same way), so supervision, dead letters and the watchdog are shared code:
+
+    host_lane, k2k_lane, out   queues.Queue subclasses whose header / slot headers / payloads live
+                               in mapped pinned memory (same layouts as the CPU backend; the host
+                               side is the same numpy code, the kernel gets device pointers)
+    ctrl, ctx, state           mapped too: commands go in, failures and counters come out
+    run_loop(active)           first call launches the kernel (templates/ring_actor.cu.j2) on the
+                               actor's own non-blocking stream; later calls resume a parked block
+                               (after ctx.fail or a restart command) without relaunching
+
+Protocol with the block (thread 0 leads; memory ordering in templates/ring_runtime.cuh):
+
+    host                                     device block
+    post(cmd): command, then command_seq ->  relaxed.sys poll of command_seq, fence.acq_rel.sys,
+                                             act, fence.sys, st.release.sys command_ack
+    push: payload, header, then tail     ->  poll tail, fence, block copies batch to shared memory
+                                         <-  replies + headers, fence.sys, release tail; then head
+    ctx.fail / CMD_RESTART               <-  failure fields, fence, release exit_reason; park
+    reset_state(); exit_reason = 0;
+    post(ACTIVATE | DEACTIVATE)          ->  resume: reload state and lane heads, ack
+    CMD_TERMINATE                        ->  release exit_reason = TERMINATED, ack, block returns
+
+Every host wait is bounded: run_loop polls exit_reason with short sleeps and checks the stream
+(a faulted or finished kernel raises instead of waiting forever); commands use handle.py's timeouts.
+K2K inboxes are mapped (host-visible so pending messages can be dead-lettered on terminate); the
+producer lock for GPU senders is a word in device memory, never taken by the host.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+import numpy as np
+
+from .. import actor_abi as abi
+from ..errors import LaunchError
+from ..layout import CB, CB_WORDS, Field, Layout
+from ..lifecycle import EXIT_FAILED, KernelState
+from ..queues import _WEAK_ORDER, Queue
+
+_F = lambda name, doc="": Field(name, "u8", doc=doc)  # noqa: E731
+
+# Per-block descriptor (mapped memory; read once by the block at launch). Pointers are device addresses.
+ACTOR_DESC = Layout("rk_actor_desc", [
+    _F("ctrl"), _F("ctx"), _F("host_hdr"), _F("host_meta"), _F("host_payload"),
+    _F("k2k_hdr"), _F("k2k_meta"), _F("k2k_payload"), _F("out_hdr"), _F("out_meta"), _F("out_payload"),
+    _F("state"), _F("peers", "array of rk_peer_lane_desc"), _F("n_peers"), _F("batch"), _F("spin_ns"),
+], size=128, doc="one resident actor block: where its control block, queues and state live")
+
+PEER_LANE = Layout("rk_peer_lane_desc", [
+    _F("hdr"), _F("meta"), _F("payload"), _F("lock", "device-memory producer lock of the inbox"),
+], size=32, doc="a peer's K2K inbox as a sender on the GPU reaches it")
+
+_STATE, _CMD, _SEQ, _ACK = CB["state"], CB["command"], CB["command_seq"], CB["command_ack"]
+_EXIT, _HEARTBEAT = CB["exit_reason"], CB["heartbeat_ns"]
+_ACTIVE, _DRAINING = int(KernelState.ACTIVE), int(KernelState.DRAINING)
+
+
+def c_header() -> str:
+    """The descriptor structs for the actor kernel (rendered into every ring_actor source)."""
+    return "\n\n".join(lay.c_struct() + "\n" + lay.c_asserts() for lay in (PEER_LANE, ACTOR_DESC)) + "\n"
+
+
+def block_threads(source: str) -> int:
+    """The block size the actor source was generated for (its `#define RK_THREADS`)."""
+    m = re.search(r"^#define RK_THREADS (\d+)$", source, re.M)
+    if m is None:
+        raise LaunchError("the ring actor source defines no RK_THREADS (template out of date?)")
+    return int(m.group(1))
+
+
+class Memory:
+    """Where the actor's arrays live. The default is mapped pinned memory; tests pass fakes."""
+
+    def host_array(self, shape, dtype) -> np.ndarray:
+        from .cuda import mapped_array
+        return mapped_array(shape, dtype)
+
+    def device_pointer(self, array: np.ndarray) -> int:
+        from .cuda import mapped_device_pointer
+        ptr = mapped_device_pointer(array)
+        if ptr is None:
+            raise LaunchError("a queue array is not in mapped memory (cuda actors need mapped queues)")
+        return ptr
+
+    def device_zeros(self, nbytes: int):
+        """(owner, device pointer) of zeroed device memory (the K2K producer lock)."""
+        from .cuda import DeviceArray
+        arr = DeviceArray.from_host(np.zeros(max(nbytes // 8, 1), dtype=np.uint64))
+        return arr, arr.ptr
+
+
+class MappedQueue(Queue):
+    """queues.Queue with its header, slot headers and payloads in mapped memory."""
+
+    def __init__(self, dtype, capacity: int, type_id: int, memory: Memory):
+        super().__init__(dtype, capacity, type_id)
+        for name in ("hdr", "meta", "payload"):
+            host = getattr(self, name)
+            mapped = memory.host_array(host.shape, host.dtype)
+            mapped[...] = host
+            setattr(self, name, mapped)
+        self.meta_words = self.meta.view(np.uint64).reshape(capacity, 4)
+        self.pointers = tuple(memory.device_pointer(a) for a in (self.hdr, self.meta, self.payload))
+
+
+_locks: dict[int, int] = {}        # host address of a K2K inbox header -> its device lock pointer
+_locks_guard = threading.Lock()
+
+
+class CudaActor:
+    """The mapped memory and the resident block of one actor; the handle (handle.py) drives it."""
+
+    def __init__(self, kernel, actor_id: int, capacity: int, initial_state: np.ndarray, spin_ns: int,
+                 peer_timeout_ns: int, batch: int, node_id: int = 0, memory: Memory | None = None):
+        if not hasattr(kernel, "cuda_source"):
+            raise LaunchError(f"ring kernel {kernel.name} has no CUDA source (a hand-written njit handler); "
+                              "write it with ringkernel_codegen's @ring_kernel or use Runtime(backend='cpu')")
+        self.kernel, self.memory = kernel, memory or Memory()
+        mem = self.memory
+        inp, out = kernel.input_type, kernel.output_type
+        self.host_lane = MappedQueue(inp.dtype, capacity, inp.type_id, mem)
+        self.k2k_lane = MappedQueue(inp.dtype, capacity, inp.type_id, mem)
+        self.has_output = out is not None
+        self.out = MappedQueue(out.dtype if out else abi.NO_OUTPUT_DTYPE, capacity if out else 2,
+                               out.type_id if out else 0, mem)
+        self.initial_state = initial_state
+        self.state = mem.host_array(initial_state.shape, initial_state.dtype)
+        self.state[...] = initial_state
+        self.ctrl = mem.host_array(CB_WORDS, np.int64)
+        self.ctrl[CB["actor_id"]] = actor_id
+        self.ctrl[CB["node_id"]] = node_id
+        self.ctrl[CB["spin_ns"]] = spin_ns
+        self.ctrl[CB["peer_timeout_ns"]] = peer_timeout_ns
+        self.ctx = mem.host_array(abi.CTX_WORDS, np.int64)
+        self.ctx[abi.CTX_ACTOR_ID] = actor_id
+        self.ctx[abi.CTX_NODE_ID] = node_id
+        self.ctx[abi.CTX_PEER_TIMEOUT_NS] = peer_timeout_ns
+        self.desc = mem.host_array(1, ACTOR_DESC.dtype)
+        self._lock_owner, self.k2k_lock = mem.device_zeros(128)
+        with _locks_guard:
+            _locks[self.k2k_lane.hdr.ctypes.data] = self.k2k_lock
+        self.batch, self.spin_ns = batch, spin_ns
+        self.peers: tuple = ()
+        self._peer_table = None
+        self._seq = 0
+        self._cmd_lock = threading.Lock()
+        self._beat_seen, self._beat_host = 0, 0
+        self.source: str | None = None
+        self.function = None
+        self.stream = None
+        self.launched = False
+
+    # -- commands (same as CpuActor) ----------------------------------------------------------------
+    def post(self, cmd: int) -> int:
+        """Write a command, then publish its sequence number; returns the sequence to wait for."""
+        with self._cmd_lock:
+            self._seq += 1
+            self.ctrl[_CMD] = cmd
+            if _WEAK_ORDER:
+                from ..atomics import fence
+                fence()
+            self.ctrl[_SEQ] = self._seq
+            return self._seq
+
+    def acked(self, seq: int) -> bool:
+        return int(self.ctrl[_ACK]) >= seq
+
+    def reset_state(self) -> None:
+        """Only while the block is parked (failed or restarting): it reloads state on resume."""
+        self.state[...] = self.initial_state
+
+    def fail_lane(self) -> Queue:
+        return self.k2k_lane if int(self.ctx[abi.CTX_FAIL_LANE]) == 1 else self.host_lane
+
+    @property
+    def heartbeat_ns(self) -> int:
+        """Host time (time.time_ns) at which the block's heartbeat was last seen to change.
+
+        The block stamps %globaltimer, whose epoch need not match the host clock, so the watchdog
+        compares host times only. 0 until the first beat.
+        """
+        beat = int(self.ctrl[_HEARTBEAT])
+        if beat != self._beat_seen:
+            self._beat_seen, self._beat_host = beat, time.time_ns()
+        return self._beat_host
+
+    # -- compile and launch ------------------------------------------------------------------------
+    def compile(self) -> None:
+        """Generate, compile (NVRTC, cached) and load the actor kernel; errors surface at launch."""
+        from .cuda import get_kernel
+        self.source = self.kernel.cuda_source()
+        self.threads = block_threads(self.source)
+        self.function = get_kernel(self.source, f"rk_actor_{self.kernel.name}")
+
+    def fill_descriptor(self) -> None:
+        """Point the block at its memory and its peers' inboxes (done once, before the launch)."""
+        mem, d = self.memory, self.desc[0]
+        d["ctrl"], d["ctx"] = mem.device_pointer(self.ctrl), mem.device_pointer(self.ctx)
+        for prefix, q in (("host", self.host_lane), ("k2k", self.k2k_lane), ("out", self.out)):
+            d[f"{prefix}_hdr"], d[f"{prefix}_meta"], d[f"{prefix}_payload"] = q.pointers
+        d["state"] = mem.device_pointer(self.state)
+        table = mem.host_array(max(len(self.peers), 1), PEER_LANE.dtype)
+        for k, (hdr, meta, payload, _scratch) in enumerate(self.peers):
+            with _locks_guard:
+                lock = _locks.get(hdr.ctypes.data)
+            if lock is None:
+                raise LaunchError("a peer of a cuda actor must be a cuda actor of the same runtime")
+            table[k] = (mem.device_pointer(hdr), mem.device_pointer(meta), mem.device_pointer(payload), lock)
+        self._peer_table = table
+        d["peers"], d["n_peers"] = mem.device_pointer(table), len(self.peers)
+        d["batch"], d["spin_ns"] = self.batch, self.spin_ns
+
+    def _launch(self, active: bool) -> None:
+        from .cuda import Stream
+        self.fill_descriptor()
+        self.ctrl[_STATE] = _ACTIVE if active else _DRAINING
+        self.ctrl[_EXIT] = 0
+        if self.function is None:
+            self.compile()
+        self.stream = self.stream or Stream()
+        self.function.launch(1, self.threads, [("ptr", self.memory.device_pointer(self.desc))],
+                             stream=self.stream)
+        self.launched = True
+
+    def run_loop(self, active: bool, poll_s: float = 1e-3) -> int:
+        """Launch (first call) or resume the parked block, then wait for its next exit reason."""
+        if not self.launched:
+            self._launch(active)
+        else:
+            from ..lifecycle import CMD_ACTIVATE, CMD_DEACTIVATE
+            self.ctrl[_EXIT] = 0
+            self.post(CMD_ACTIVATE if active else CMD_DEACTIVATE)
+        return self.wait_exit(poll_s)
+
+    def wait_exit(self, poll_s: float = 1e-3) -> int:
+        """Block until the kernel reports an exit reason; raise if the kernel ended without one."""
+        from ringkernel_codegen.errors import KernelRuntimeError
+        delay, checks = 20e-6, 0
+        while True:
+            reason = int(self.ctrl[_EXIT])
+            if reason:
+                return reason
+            checks += 1
+            if checks % 16 == 0 and self.stream is not None and self.stream.done():
+                reason = int(self.ctrl[_EXIT])
+                if reason:
+                    return reason
+                self.launched = False
+                raise KernelRuntimeError(f"the actor kernel of {self.kernel.name} ended without an exit "
+                                         "reason (see the CUDA error above, if any)")
+            time.sleep(delay)
+            delay = min(delay * 2, poll_s)
+
+    def close(self) -> None:
+        with _locks_guard:
+            _locks.pop(self.k2k_lane.hdr.ctypes.data, None)
+
+
+def make_actor(kernel, actor_id: int, capacity: int, initial_state: np.ndarray, spin_ns: int,
+               peer_timeout_ns: int, batch: int, node_id: int = 0) -> CudaActor:
+    """The backend hook runtime.py calls for Runtime(backend="cuda")."""
+    return CudaActor(kernel, actor_id, capacity, initial_state, spin_ns, peer_timeout_ns, batch, node_id)
+
+
+__all__ = ["ACTOR_DESC", "PEER_LANE", "CudaActor", "MappedQueue", "Memory", "c_header", "make_actor",
+           "EXIT_FAILED"]
