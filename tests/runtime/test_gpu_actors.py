@@ -1,0 +1,273 @@
+"""Ring kernels as resident GPU actors: the CPU runtime's behaviour, on `cpu` and `cuda`.
+
+The behavioural tests run one body per backend (cuda is marked gpu and skipped cleanly without a
+GPU). The generated actor source is checked here without a GPU: it compiles with NVRTC and nvcc,
+polls mapped memory only through the system-scope helpers, and is byte-identical for identical
+input. The host side of the cuda actor (descriptor, exit handshake, heartbeat) runs on fakes.
+"""
+import ctypes
+import re
+import subprocess
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import ring_kernels as rk
+from ringkernel_codegen import f64, i64, message, ring_kernel
+from ringkernel_runtime import KernelState, LaunchOptions, OneForOne, Runtime
+from ringkernel_runtime.backends import cuda_actor
+from ringkernel_runtime.layout import CB
+from ringkernel_runtime.lifecycle import CMD_ACTIVATE, CMD_DEACTIVATE, EXIT_FAILED
+
+TIMEOUT = 10.0
+
+
+@message
+class Job:
+    seq: i64
+    value: f64
+
+
+@ring_kernel(input=Job, output=Job, parallel=True)
+def square(ctx, msg: Job) -> Job:
+    if msg.value < 0.0:
+        ctx.fail(7)
+    return Job(seq=msg.seq, value=msg.value * msg.value)
+
+
+@ring_kernel(input=Job, output=None, parallel=True, peers={"next": Job})
+def forward(ctx, msg: Job):
+    ctx.send("next", Job(seq=msg.seq, value=msg.value))
+
+
+RING_KERNELS = [rk.adder, rk.accumulate, rk.double, rk.stamp, rk.evens_only, square, forward]
+
+
+def _gpu() -> bool:
+    try:
+        from ringkernel_runtime.backends import cuda
+        return bool(cuda.available())
+    except Exception:  # noqa: BLE001 - no driver / no cuda-python
+        return False
+
+
+@pytest.fixture(params=[pytest.param("cpu", id="cpu"), pytest.param("cuda", id="cuda", marks=pytest.mark.gpu)])
+def rt(request):
+    if request.param == "cuda" and not _gpu():
+        pytest.skip("no usable CUDA GPU (ringkernel_runtime.backends.cuda.available() is False)")
+    with Runtime(backend=request.param) as runtime:
+        yield runtime
+
+
+def items(lo, hi, value=1.0):
+    b = rk.Item.zeros(hi - lo)
+    b["seq"] = np.arange(lo, hi)
+    b["value"] = value
+    return b
+
+
+# -- behaviour, on every backend ------------------------------------------------------------------
+def test_adder_round_trip_matches_numpy(rt):
+    k = rt.launch(rk.adder, LaunchOptions(queue_capacity=4096))
+    k.send(rk.Add(a=1.5, b=2.25))
+    assert k.receive(timeout=TIMEOUT).value == pytest.approx(3.75)
+    batch = rk.Add.zeros(3000)
+    rng = np.random.default_rng(7)
+    batch["a"] = rng.standard_normal(3000).astype(np.float32)
+    batch["b"] = rng.standard_normal(3000).astype(np.float32)
+    k.send_many(batch, timeout=TIMEOUT)
+    out = k.receive_many(3000, timeout=TIMEOUT)
+    np.testing.assert_array_equal(out["value"], batch["a"] + batch["b"])
+
+
+def test_100k_messages_arrive_once_in_order(rt):
+    k = rt.launch(rk.accumulate, LaunchOptions(queue_capacity=4096, send_timeout=TIMEOUT))
+    n, chunk, got = 100_000, 2048, []
+    for start in range(0, n, chunk):
+        k.send_many(items(start, min(start + chunk, n)), timeout=TIMEOUT)
+        got.append(k.receive_many(min(chunk, n - start), timeout=TIMEOUT))
+    seq = np.concatenate(got)["seq"]
+    np.testing.assert_array_equal(seq, np.arange(n))
+    assert k.stats.messages_in == n
+
+
+def test_state_persists_from_launch_options(rt):
+    k = rt.launch(rk.accumulate, LaunchOptions(queue_capacity=1024, state=rk.Totals(count=10, total=100.0)))
+    values = np.arange(1, 501, dtype=np.float64)
+    batch = items(0, 500)
+    batch["value"] = values
+    k.send_many(batch, timeout=TIMEOUT)
+    out = k.receive_many(500, timeout=TIMEOUT)
+    np.testing.assert_allclose(out["value"], 100.0 + np.cumsum(values))
+    st = k.read_state()
+    assert st.count == 510 and st.total == pytest.approx(100.0 + values.sum())
+
+
+def test_fail_dead_letters_and_restart_resets_state(rt):
+    k = rt.spawn(rk.accumulate, name="acc", restart=OneForOne(max_restarts=3, window=60.0),
+                 options=LaunchOptions(queue_capacity=256))
+    batch = items(0, 10)
+    batch["value"][4] = -1.0
+    k.send_many(batch, timeout=TIMEOUT)
+    out = k.receive_many(9, timeout=TIMEOUT)
+    assert list(out["seq"]) == [0, 1, 2, 3, 5, 6, 7, 8, 9]
+    np.testing.assert_allclose(out["value"], [1, 2, 3, 4, 1, 2, 3, 4, 5])   # state reset after restart
+    assert k.restart_count == 1 and len(rt.dead_letters) == 1
+    dead = rt.dead_letters[0]
+    assert dead.reason == "failed" and dead.message.seq == 4
+
+
+def test_parallel_handler_fail_restarts_and_keeps_order(rt):
+    k = rt.spawn(square, name="sq", restart=OneForOne(max_restarts=3, window=60.0),
+                 options=LaunchOptions(queue_capacity=256))
+    batch = Job.zeros(64)
+    batch["seq"] = np.arange(64)
+    batch["value"] = np.arange(64, dtype=np.float64)
+    batch["value"][10] = -1.0
+    k.send_many(batch, timeout=TIMEOUT)
+    out = k.receive_many(63, timeout=TIMEOUT)
+    keep = np.arange(64) != 10
+    np.testing.assert_array_equal(out["seq"], np.arange(64)[keep])
+    np.testing.assert_array_equal(out["value"], (np.arange(64, dtype=np.float64) ** 2)[keep])
+    assert rt.dead_letters[0].message.seq == 10
+
+
+def test_deactivate_holds_messages_until_activate(rt):
+    k = rt.launch(rk.adder, LaunchOptions(queue_capacity=64))
+    k.deactivate(timeout=TIMEOUT)
+    assert k.state == KernelState.DRAINING
+    k.send(rk.Add(a=1.0, b=1.0))
+    assert len(k.receive_many(1, timeout=0.2)) == 0
+    k.activate(timeout=TIMEOUT)
+    assert k.receive(timeout=TIMEOUT).value == 2.0
+
+
+def test_terminate_under_load_loses_nothing(rt):
+    k = rt.launch(rk.accumulate, LaunchOptions(queue_capacity=8192))
+    n = 8000
+    k.send_many(items(0, n), timeout=TIMEOUT)
+    assert k.terminate(timeout=TIMEOUT)
+    replies = k.actor.out.depth()
+    dead = sum(1 for d in rt.dead_letters if d.reason == "terminated")
+    assert replies + dead == n and k.state == KernelState.TERMINATED
+
+
+def test_k2k_chain_loses_and_duplicates_nothing(rt):
+    sink = rt.launch(rk.accumulate, LaunchOptions(queue_capacity=1024))
+    src = rt.launch(rk.double, LaunchOptions(queue_capacity=1024, peers={"next": sink}))
+    n, got = 20_000, []
+    for start in range(0, n, 1000):
+        src.send_many(items(start, start + 1000), timeout=TIMEOUT)
+        got.append(sink.receive_many(1000, timeout=TIMEOUT))
+    out = np.concatenate(got)
+    np.testing.assert_array_equal(np.sort(out["seq"]), np.arange(n))
+    np.testing.assert_allclose(out["value"][-1], 2.0 * n)
+
+
+# -- generated source, checked here ----------------------------------------------------------------
+@pytest.mark.parametrize("kernel", RING_KERNELS, ids=lambda k: k.name)
+def test_actor_source_compiles_with_nvrtc(kernel):
+    from ringkernel_runtime.backends.cuda import compile_cuda
+    module = compile_cuda(kernel.cuda_source(), arch="sm_90")
+    assert module.image
+
+
+@pytest.mark.nvcc
+@pytest.mark.parametrize("kernel", RING_KERNELS, ids=lambda k: k.name)
+def test_actor_source_compiles_with_nvcc(kernel, nvcc, tmp_path):
+    cu = tmp_path / f"{kernel.name}.cu"
+    cu.write_text(kernel.cuda_source())
+    r = subprocess.run([nvcc, "-arch=sm_90", "-std=c++17", "-c", str(cu), "-o", str(tmp_path / "a.o")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("kernel", RING_KERNELS, ids=lambda k: k.name)
+def test_mapped_positions_and_commands_are_read_only_through_system_scope_helpers(kernel):
+    src = kernel.cuda_source()
+    poll = re.search(r"rk_poll_system\(const T\* p\) \{.*?\n\}", src, re.S).group(0)
+    assert "ld.relaxed.sys" in poll
+    for m in re.finditer(r"->(tail|head|command_seq|command_ack|exit_reason)\b", src):
+        line = src[src.rfind("\n", 0, m.start()) + 1:src.find("\n", m.end())]
+        assert re.search(r"rk_(poll|publish|store)_system\(&[\w.\[\]>-]*" + m.group(1), line), line
+    assert "rk_fence_acquire_system();     // acquire: the host's payload before its tail" in src
+
+
+@pytest.mark.parametrize("kernel", RING_KERNELS, ids=lambda k: k.name)
+def test_actor_source_is_byte_identical_for_identical_input(kernel):
+    assert kernel.cuda_source() == kernel.cuda_source()
+
+
+# -- the host side of the cuda actor, on fake memory ----------------------------------------------
+class FakeMemory(cuda_actor.Memory):
+    """Plain numpy arrays; the 'device pointer' is the host address."""
+
+    def __init__(self):
+        self.owners = []
+
+    def host_array(self, shape, dtype):
+        return np.zeros(shape, dtype)
+
+    def device_pointer(self, array):
+        return array.ctypes.data
+
+    def device_zeros(self, nbytes):
+        a = np.zeros(nbytes // 8, np.uint64)
+        self.owners.append(a)
+        return a, a.ctypes.data
+
+
+def _actor(kernel=rk.accumulate, **kw):
+    state = np.zeros(1, kernel.state_type.dtype if kernel.state_type else np.dtype([("unused", "u8")]))
+    return cuda_actor.CudaActor(kernel, 3, 64, state, 1000, 10**9, 32, memory=FakeMemory(), **kw)
+
+
+def test_descriptor_points_at_the_queues_state_and_peer_inboxes():
+    sink, src = _actor(), _actor(rk.double)
+    q = sink.k2k_lane
+    src.peers = ((q.hdr, q.meta, q.payload, np.zeros(1, q.dtype)),)
+    src.fill_descriptor()
+    d = src.desc[0]
+    assert d["host_hdr"] == src.host_lane.hdr.ctypes.data and d["ctrl"] == src.ctrl.ctypes.data
+    assert d["n_peers"] == 1 and d["batch"] == 32
+    peer = np.ctypeslib.as_array((ctypes.c_uint64 * 4).from_address(int(d["peers"])))
+    assert list(peer) == [q.hdr.ctypes.data, q.meta.ctypes.data, q.payload.ctypes.data, sink.k2k_lock]
+
+
+def test_resume_clears_exit_reason_and_posts_the_activity_then_waits():
+    a = _actor()
+    a.launched = True
+    a.ctrl[CB["exit_reason"]] = EXIT_FAILED
+
+    def device():
+        while a.ctrl[CB["command_seq"]] == 0:
+            time.sleep(1e-4)
+        assert a.ctrl[CB["exit_reason"]] == 0 and a.ctrl[CB["command"]] == CMD_DEACTIVATE
+        a.ctrl[CB["command_ack"]] = a.ctrl[CB["command_seq"]]
+        a.ctrl[CB["exit_reason"]] = 3
+
+    t = threading.Thread(target=device)
+    t.start()
+    assert a.run_loop(False) == 3
+    t.join(TIMEOUT)
+    assert a.acked(1) and a.post(CMD_ACTIVATE) == 2
+
+
+def test_heartbeat_is_host_time_of_the_last_change():
+    a = _actor()
+    assert a.heartbeat_ns == 0
+    a.ctrl[CB["heartbeat_ns"]] = 12345           # device clock: any epoch
+    t0 = time.time_ns()
+    first = a.heartbeat_ns
+    assert first >= t0 and a.heartbeat_ns == first
+    a.ctrl[CB["heartbeat_ns"]] = 12346
+    assert a.heartbeat_ns >= first
+
+
+def test_hand_written_handlers_are_refused_with_advice():
+    from kernels import adder as njit_adder
+    from ringkernel_runtime.errors import LaunchError
+    with pytest.raises(LaunchError, match="backend='cpu'"):
+        _actor(njit_adder)
