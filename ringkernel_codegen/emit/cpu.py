@@ -11,6 +11,7 @@ from .. import types as T
 from ..intrinsics import Intrinsic
 from ..ir import nodes as ir
 from ..passes import fission as F
+from ..passes.stencil import IMPLICIT
 from .common import device_functions, source_comment, uses
 from .pysrc import PyEmitter
 
@@ -74,6 +75,7 @@ def emit_device(dev: ir.Function) -> list:
     em = CpuEmitter(dev)
     em.emit("@njit(nogil=True, cache=True)", 0)
     em.emit(f"def {dev.name}({', '.join([*CTX, *_params(dev)])}):", 0)
+    em.declare_locals(1)
     em.block(dev.body, 1)
     em.lines.append("")
     return em.lines
@@ -117,6 +119,7 @@ def _plain_kernel(f):
     shared = [a.name for a in _shared(f)]
     em.emit("@njit(nogil=True, cache=True)", 0)
     em.emit(f"def _rk_thread({', '.join([*CTX, *shared, *_params(f)])}):", 0)
+    em.declare_locals(1)
     em.block(f.body, 1)
     em.lines.append("")
     parallel = not uses(f, lambda n: isinstance(n, ir.Call) and isinstance(n.callee, Intrinsic)
@@ -255,11 +258,10 @@ class _FissionWriter:
         em.emit(f"_L_{it.target}[_t] = {value}", depth + 2)
 
     def lines(self):
-        em = self.em
-        parallel = not uses(self.f, lambda n: isinstance(n, ir.Call) and isinstance(n.callee, Intrinsic)
-                            and n.callee.category == "atomics")
+        # blocks of a split kernel run one after another: numba cannot parallelise a block loop
+        # that allocates per-block arrays and calls segment functions (it warns and runs serially)
         body = CpuEmitter(self.f, arrays_mode=True)
-        _block_loop(self.f, body, parallel)
+        _block_loop(self.f, body, parallel=False)
         body.emit("_nt = _bdx * _bdy * _bdz", 2)
         body.emit("_done = np.zeros(_nt, np.bool_)", 2)
         for n in self.scalars:
@@ -302,6 +304,7 @@ def emit_stencil(f: ir.Function, ndim: int, halo: int, boundary: str, extent_fie
             em.emit(f"_{a} = 0", 1)
             em.emit(f"_n{a} = 1", 1)
     lo = halo if boundary == "skip" else 0
+    em.declare_locals(1, skip=IMPLICIT)
     depth = 1
     for i, a in enumerate(axes):
         rng = f"range({lo}, _n{a} - {lo})" if lo else f"range(_n{a})"
@@ -314,6 +317,7 @@ def emit_stencil(f: ir.Function, ndim: int, halo: int, boundary: str, extent_fie
         cell = CpuEmitter(f)
         cell.emit("@njit(nogil=True, cache=True)", 0)
         cell.emit(f"def _rk_cell({', '.join(['_x', '_y', '_z', '_nx', '_ny', '_nz', *_params(f)])}):", 0)
+        cell.declare_locals(1, skip=IMPLICIT)
         cell.block(f.body, 1)
         cell.lines.append("")
         out.extend(cell.lines)

@@ -85,6 +85,7 @@ def emit_handler(f: ir.Function) -> str:
     em.emit(f"def {f.name}({', '.join(ARGS)}):", 0)
     # a handler runs as one thread of one block: the launch context is trivial
     em.emit(f"{', '.join(CTX)} = {', '.join(['0'] * 6 + ['1'] * 6)}", 1)
+    em.declare_locals(1)
     em.block(f.body, 1)
     if not (f.body and isinstance(f.body[-1], ir.Return)):
         em.emit("return _abi.NO_REPLY", 1)

@@ -5,6 +5,7 @@ import os
 
 from .. import types as T
 from ..ir import nodes as ir
+from ..passes.stencil import IMPLICIT
 from .common import device_functions
 from .pysrc import PyEmitter
 
@@ -43,6 +44,7 @@ def _devices(f) -> list:
         em = NumbaEmitter(dev)
         em.emit("@cuda.jit(device=True)", 0)
         em.emit(f"def {dev.name}({', '.join(p.name for p in dev.params)}):", 0)
+        em.declare_locals(1)
         em.block(dev.body, 1)
         em.lines.append("")
         out.extend(em.lines)
@@ -54,6 +56,7 @@ def emit_kernel(f: ir.Function) -> str:
     em = NumbaEmitter(f)
     em.emit("@cuda.jit", 0)
     em.emit(f"def {f.name}({', '.join(p.name for p in f.params)}):", 0)
+    em.declare_locals(1, skip={a.name for a in ir.walk(f.body) if isinstance(a, ir.Alloc)})
     em.block(f.body, 1)
     out.extend(em.lines)
     return "\n".join(out) + "\n"
@@ -73,6 +76,7 @@ def emit_stencil(f: ir.Function, ndim: int, halo: int, boundary: str, extent_fie
     for a in "xyz":
         if a not in axes:
             em.emit(f"_n{a} = 1", 1)
+    em.declare_locals(1, skip=IMPLICIT)
     em.emit("if _x >= _nx or _y >= _ny or _z >= _nz:", 1)
     em.emit("return", 2)
     if boundary == "skip" and halo:

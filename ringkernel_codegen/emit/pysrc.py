@@ -118,6 +118,16 @@ class PyEmitter:
                             t="_t", nt="_nt")
 
     # ------------------------------------------------------------ statements
+    def declare_locals(self, depth: int, skip=()):
+        """Give every scalar local a typed zero up front, as the CUDA emitter does: numba refuses
+        a name that is only possibly defined (loop-carried locals) and keeps the types stable."""
+        params = {p.name for p in self.f.params}
+        for name, t in sorted(self.f.locals.items()):
+            if isinstance(t, T.ScalarType) and name not in params and name not in skip:
+                zero = "False" if t.is_bool else (self.cast(t, "0") if t not in (T.i64, T.f64) else
+                                                  ("0.0" if t.is_float else "0"))
+                self.emit(f"{self.var(name)} = {zero}", depth)
+
     def emit(self, line: str, depth: int):
         self.lines.append("    " * depth + line)
 

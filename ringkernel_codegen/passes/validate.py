@@ -81,7 +81,63 @@ def mark_readonly(f: ir.Function):
         p.readonly = isinstance(p.type, T.ArrayType) and p.name not in written
 
 
+def _reads(e):
+    return [n for n in ir.walk(e) if isinstance(n, ir.Var)]
+
+
+def _assigned_in(body) -> set:
+    return {n.target for n in ir.walk(body) if isinstance(n, ir.Assign)} | \
+        {n.var for n in ir.walk(body) if isinstance(n, ir.For)}
+
+
+def check_assigned_before_use(f: ir.Function):
+    """A local read where no path has assigned it yet is an error (Python would raise
+    UnboundLocalError; C would read garbage). Loops count their own later assignments, since a
+    later iteration sees them."""
+    known = {p.name for p in f.params} | {n.name for n in ir.walk(f.body) if isinstance(n, ir.Alloc)}
+    locals_ = _assigned_in(f.body)
+
+    def use(e, maybe):
+        if e is None:
+            return
+        for v in _reads(e):
+            if v.name in locals_ and v.name not in maybe and v.name not in known:
+                raise CodegenError(f"local '{v.name}' is used before any assignment reaches it", v.span,
+                                   f"assign '{v.name}' before this line (e.g. `{v.name} = 0`)")
+
+    def block(stmts, maybe) -> set:
+        for s in stmts:
+            if isinstance(s, ir.Assign):
+                use(s.value, maybe)
+                maybe = maybe | {s.target}
+            elif isinstance(s, ir.Store):
+                for e in (s.array, *s.indices, s.value):
+                    use(e, maybe)
+            elif isinstance(s, (ir.ExprStmt, ir.Return)):
+                use(s.value, maybe)
+            elif isinstance(s, ir.If):
+                use(s.cond, maybe)
+                maybe = block(s.body, maybe) | block(s.orelse, maybe)
+            elif isinstance(s, ir.For):
+                for e in (s.start, s.stop, s.step):
+                    use(e, maybe)
+                inner = maybe | {s.var} | _assigned_in(s.body)
+                block(s.body, inner)
+                maybe = maybe | {s.var} | _assigned_in(s.body)
+            elif isinstance(s, ir.While):
+                inner = maybe | _assigned_in(s.body)
+                use(s.cond, inner)
+                block(s.body, inner)
+                maybe = inner
+            elif hasattr(s, "value") and isinstance(getattr(s, "value"), ir.Expr):
+                use(s.value, maybe)
+        return maybe
+
+    block(f.body, set())
+
+
 def run(f: ir.Function):
     check_names(f)
     check_loops(f.body)
     check_loop_control(f.body)
+    check_assigned_before_use(f)

@@ -1,0 +1,1 @@
+"""Runtime backends: cpu (numba.njit actor loops) and cuda (cuda-python)."""
