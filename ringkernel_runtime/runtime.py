@@ -20,6 +20,7 @@ import numpy as np
 
 from . import actor_abi as abi
 from .deadletter import DeadLetterQueue
+from ringkernel_codegen.errors import RingKernelError
 from .errors import (BackendUnavailableError, CompileError, LaunchError, MessageTypeError,
                      UnknownPeerError)
 from .handle import KernelHandle
@@ -184,9 +185,12 @@ class Runtime:
     def _compile(kernel, actor) -> None:
         try:
             actor.compile()
+        except RingKernelError:
+            raise
         except Exception as exc:
-            raise CompileError(f"ring kernel {kernel.name}: its cpu handler does not fit the actor ABI "
-                               f"(see ringkernel_runtime.actor_abi): {exc}") from exc
+            where = type(actor).__module__.rsplit(".", 1)[-1]
+            raise CompileError(f"ring kernel {kernel.name} failed to compile for the {where} backend "
+                               f"(handler contract: ringkernel_runtime.actor_abi): {exc}") from exc
 
     # -- supervision helpers -------------------------------------------------------------------
     def kill_tree(self, handle: KernelHandle, timeout: float = 2.0) -> None:
