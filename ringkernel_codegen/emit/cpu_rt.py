@@ -468,6 +468,26 @@ def remainder(x, y):
 
 
 @_jit
+def nextafter_f32(x, y):
+    """The f32 after x toward y, by stepping the bit pattern (np.nextafter on scalars works in f64)."""
+    a = np.float32(x)
+    b = np.float32(y)
+    if np.isnan(a) or np.isnan(b):
+        return np.float32(np.nan)
+    if a == b:
+        return b
+    if a == 0:
+        tiny = i32_as_f32(1)
+        return tiny if b > 0 else -tiny
+    bits = f32_as_i32(a)
+    if (a < b) == (a > 0):
+        bits += 1
+    else:
+        bits -= 1
+    return i32_as_f32(bits)
+
+
+@_jit
 def exp10(x):
     return np.power(10.0, np.float64(x))
 
@@ -597,7 +617,7 @@ def ilogb(x):
         return np.int32(-2147483648)
     if np.isinf(x):
         return np.int32(2147483647)
-    m, e = np.frexp(x)
+    m, e = math.frexp(x)
     return np.int32(e - 1)
 
 
