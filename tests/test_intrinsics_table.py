@@ -801,3 +801,61 @@ def test_collective_cpu_spellings_name_existing_helpers():
             for _, text in spellings(e, "cpu"):
                 m = re.match(r"_rt\.(\w+)\(", text)
                 assert m and hasattr(_rt, m.group(1)), (e.name, text)
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. every numba spelling compiles to PTX (numba's NVVM; no GPU needed)
+
+NB_TYPES = {n: getattr(numba.types, s.numba_name) for n, s in SCALARS.items()}
+
+
+def numba_kernel(entry, bound, template):
+    """(python source of a kernel using the spelling, its signature)."""
+    params, sig, args = [], [], []
+    for i, p in enumerate(entry.params):
+        if p == "shape":
+            args.append("(4, 8)")
+        elif p == "dtype":
+            args.append(f"numba.{SCALARS[bound or 'f32'].numba_name}")
+        else:
+            ty = {"array": NB_TYPES[bound][:] if bound else None, "T": NB_TYPES.get(bound), "E": NB_TYPES.get(bound),
+                  "index": numba.types.int32, "int": numba.types.int32}.get(p) or NB_TYPES[p]
+            params.append(f"a{i}")
+            sig.append(ty)
+            args.append(f"a{i}")
+    call = fill(template, args, T=f"numba.{SCALARS[bound].numba_name}" if bound else "numba.int32", E="")
+    if entry.kind == "alloc":
+        body, out = f"    buf = {call}\n    buf[0, 0] = 1\n    out[0] = buf[1, 1]", NB_TYPES[bound or "f32"][:]
+    elif entry.returns == "void":
+        body, out = f"    {call}", numba.types.int32[:]
+    else:
+        ret = bound if entry.returns in ("T", "E") else entry.returns
+        body, out = f"    out[0] = {call}", NB_TYPES.get(ret, numba.types.int32)[:]
+    return f"def k(out, {', '.join(params)}):\n{body}\n", tuple([out] + sig)
+
+
+NUMBA_CASES = [(e, b) for e in ENTRIES if e.category != "stencil" for b in bindings(e) if e.supported("numba", b)]
+
+
+@pytest.mark.parametrize("entry", sorted({e for e, _ in NUMBA_CASES}, key=lambda e: e.name), ids=lambda e: e.name)
+def test_numba_spelling_compiles_to_ptx(entry):
+    cuda = pytest.importorskip("numba.cuda")
+    from ringkernel_codegen.emit import numba_rt
+    needs_driver, bad = [], []
+    for bound in bindings(entry):
+        if not entry.supported("numba", bound):
+            continue
+        src, sig = numba_kernel(entry, bound, entry.spelling("numba", bound))
+        ns = {"cuda": cuda, "math": math, "numba": numba, "_nrt": numba_rt}
+        exec(src, ns)
+        try:
+            cuda.compile_ptx(ns["k"], sig, cc=(9, 0))
+        except cuda.CudaSupportError:  # cache hints, warpsize, cg query the driver even to compile
+            needs_driver.append(bound)
+        except Exception as exc:  # noqa: BLE001 - named in the failure message
+            if "NVVM" in type(exc).__name__ or "libNVVM" in str(exc):
+                pytest.skip(f"numba's NVVM is unavailable: {exc}")
+            bad.append(f"{entry.name}[{bound}]: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
+    assert not bad, "\n".join(bad)
+    if needs_driver and not bad:
+        pytest.skip(f"compiling {entry.name} needs a CUDA driver here ({needs_driver})")
