@@ -96,10 +96,11 @@ RK_ATOMICS(_system)
 
 // ---- ordered and volatile loads/stores (generic addressing: global or shared) -------------------
 template <typename T> __device__ __forceinline__ T rk_bits_to(unsigned long long b) {
-  T out; __builtin_memcpy(&out, &b, sizeof(T)); return out;
+  // a union, not memcpy: NVRTC has no __builtin_memcpy in device code
+  union { unsigned long long bits; T value; } u; u.bits = b; return u.value;
 }
 template <typename T> __device__ __forceinline__ unsigned long long rk_to_bits(T v) {
-  unsigned long long b = 0; __builtin_memcpy(&b, &v, sizeof(T)); return b;
+  union { unsigned long long bits; T value; } u; u.bits = 0; u.value = v; return u.bits;
 }
 
 #define RK_ORDERED(NAME, SCOPE)                                                                    \

@@ -28,7 +28,7 @@ def test_runtime_header_and_message_struct_compile_with_nvrtc(cache):
     assert compiled.format == "cubin" and len(compiled.image) > 0
 
 
-CORPORA = ("basic_kernels", "stencil_kernels", "type_kernels")
+CORPORA = ("basic_kernels", "stencil_kernels", "type_kernels", "ordered_kernels", "barrier_kernels")
 
 
 def _kernels():
@@ -50,3 +50,29 @@ def _kernels():
 def test_emitted_kernel_compiles_with_nvrtc(name, k, cache):
     compiled = cuda_backend.compile_cuda(k.cuda_source(), cache_dir=cache)
     assert compiled.format == "cubin" and len(compiled.image) > 0
+
+
+def test_ordered_intrinsics_keep_inputs_const_and_run_on_cpu():
+    import numpy as np
+
+    import ordered_kernels as O
+
+    src = O.publish.cuda_source()
+    assert "const float* __restrict__ data" in src and "unsigned long long* __restrict__ flags" in src
+    flags = np.array([1, 0, 0], np.uint64)
+    data = np.arange(4, dtype=np.float32)
+    out = np.zeros(4, np.float32)
+    O.publish.to("cpu")[1, 4](flags, data, out, 4)
+    np.testing.assert_array_equal(out, data * 2)
+    assert list(flags) == [1, 1, 1]
+
+
+def test_block_reduce_sum_on_cpu_matches_numpy():
+    import numpy as np
+
+    import ordered_kernels as O
+
+    x = np.random.default_rng(3).standard_normal(96).astype(np.float32)
+    out = np.zeros(1, np.float32)
+    O.block_total.to("cpu")[1, 96](x, out)
+    np.testing.assert_allclose(out[0], x.astype(np.float64).sum(), rtol=1e-5)

@@ -23,3 +23,22 @@ def test_while_loop_carried_local():
     out = np.zeros(4, np.int32)
     A.while_carried.to("cpu")[1, 1](out, 4)
     np.testing.assert_array_equal(out, [0, 1, 2, 3])
+
+
+def test_python_rounding_functions_return_ints_like_python():
+    import math
+
+    import type_kernels as TK
+
+    x = np.array([2.5, -2.5, 3.7, -0.2, 1.5], np.float64)
+    out = np.zeros(20, np.int64)
+    TK.python_rounding.to("cpu")[1, 8](x, out, 5)
+    want = [f(v) for v in x for f in (math.floor, math.ceil, math.trunc, lambda v: round(v) * 2)]
+    assert out.tolist() == want
+
+
+def test_float_division_by_zero_gives_inf_as_on_cuda():
+    x = np.array([1.0, -1.0, 0.0], np.float32)
+    out = np.zeros(3, np.float32)
+    A.divide.to("cpu")[1, 4](x, out, 3)
+    assert out[0] == np.inf and out[1] == -np.inf and np.isnan(out[2])

@@ -73,7 +73,7 @@ def _shared(f: ir.Function) -> list:
 
 def emit_device(dev: ir.Function) -> list:
     em = CpuEmitter(dev)
-    em.emit("@njit(nogil=True, cache=True)", 0)
+    em.emit("@njit(nogil=True, error_model='numpy', cache=True)", 0)
     em.emit(f"def {dev.name}({', '.join([*CTX, *_params(dev)])}):", 0)
     em.declare_locals(1)
     em.block(dev.body, 1)
@@ -100,7 +100,7 @@ def _src(f):
 
 def _block_loop(f, em, parallel):
     shared = _shared(f)
-    em.emit(f"@njit(nogil=True, cache=True{', parallel=True' if parallel else ''})", 0)
+    em.emit(f"@njit(nogil=True, error_model='numpy', cache=True{', parallel=True' if parallel else ''})", 0)
     em.emit(f"def _rk_launch({', '.join(['_gdx', '_gdy', '_gdz', '_bdx', '_bdy', '_bdz', *_params(f)])}):", 0)
     em.emit(f"for _b in {'prange' if parallel else 'range'}(_gdx * _gdy * _gdz):", 1)
     em.emit("_bx = _b % _gdx", 2)
@@ -117,7 +117,7 @@ def _block_loop(f, em, parallel):
 def _plain_kernel(f):
     em = CpuEmitter(f)
     shared = [a.name for a in _shared(f)]
-    em.emit("@njit(nogil=True, cache=True)", 0)
+    em.emit("@njit(nogil=True, error_model='numpy', cache=True)", 0)
     em.emit(f"def _rk_thread({', '.join([*CTX, *shared, *_params(f)])}):", 0)
     em.declare_locals(1)
     em.block(f.body, 1)
@@ -151,7 +151,7 @@ class _FissionWriter:
         name = f"_rk_seg{self.nseg}"
         self.nseg += 1
         em = CpuEmitter(self.f, arrays_mode=True)
-        em.emit("@njit(nogil=True, cache=True)", 0)
+        em.emit("@njit(nogil=True, error_model='numpy', cache=True)", 0)
         em.emit(f"def {name}({', '.join(self.seg_args())}):", 0)
         body_fn(em)
         em.lines.append("")
@@ -214,7 +214,7 @@ class _FissionWriter:
         seg_name = f"_rk_seg{self.nseg}"
         self.nseg += 1
         e2 = CpuEmitter(self.f, arrays_mode=True)
-        e2.emit("@njit(nogil=True, cache=True)", 0)
+        e2.emit("@njit(nogil=True, error_model='numpy', cache=True)", 0)
         e2.emit(f"def {seg_name}({', '.join([*self.seg_args(), '_rku'])}):", 0)
         e2.emit(f"_rku[_t] = {e2.expr(expr)}", 1)
         e2.lines.append("")
@@ -237,7 +237,7 @@ class _FissionWriter:
         seg_name = f"_rk_seg{self.nseg}"
         self.nseg += 1
         e2 = CpuEmitter(self.f, arrays_mode=True)
-        e2.emit("@njit(nogil=True, cache=True)", 0)
+        e2.emit("@njit(nogil=True, error_model='numpy', cache=True)", 0)
         e2.emit(f"def {seg_name}({', '.join([*self.seg_args(), *arg_names])}):", 0)
         for i, a in enumerate(call.args):
             e2.emit(f"{arg_names[i]}[_t] = {e2.expr(a)}", 1)
@@ -267,7 +267,7 @@ class _FissionWriter:
         for n in self.scalars:
             body.emit(f"_L_{n} = np.zeros(_nt, {body.tname(self.f.locals[n])})", 2)
         self.items(self.prog.items, body, 2)
-        head = ["@njit(nogil=True, cache=True)",
+        head = ["@njit(nogil=True, error_model='numpy', cache=True)",
                 "def _rt_uniform(values, done):",
                 "    first = True",
                 "    value = values[0]",
@@ -295,7 +295,7 @@ def emit_stencil(f: ir.Function, ndim: int, halo: int, boundary: str, extent_fie
         out.extend(emit_device(dev))
     em = CpuEmitter(f)
     axes = {1: ["x"], 2: ["y", "x"], 3: ["z", "y", "x"]}[ndim]
-    em.emit("@njit(nogil=True, cache=True, parallel=True)", 0)
+    em.emit("@njit(nogil=True, error_model='numpy', cache=True, parallel=True)", 0)
     em.emit(f"def _rk_launch({', '.join(_params(f))}):", 0)
     for i, a in enumerate(axes):
         em.emit(f"_n{a} = {extent_field}.shape[{i}]", 1)
@@ -315,7 +315,7 @@ def emit_stencil(f: ir.Function, ndim: int, halo: int, boundary: str, extent_fie
     if any(isinstance(n, ir.Return) for n in ir.walk(f.body)):
         # an early return leaves this cell only: run the body as a per-cell function
         cell = CpuEmitter(f)
-        cell.emit("@njit(nogil=True, cache=True)", 0)
+        cell.emit("@njit(nogil=True, error_model='numpy', cache=True)", 0)
         cell.emit(f"def _rk_cell({', '.join(['_x', '_y', '_z', '_nx', '_ny', '_nz', *_params(f)])}):", 0)
         cell.declare_locals(1, skip=IMPLICIT)
         cell.block(f.body, 1)

@@ -81,7 +81,7 @@ def emit_handler(f: ir.Function) -> str:
     # handlers that send reach numba's dynamic globals inside the queue helpers: not cacheable
     sends = any(isinstance(n, ir.Call) and isinstance(n.callee, RingOp) and n.callee.name == "send"
                 for n in ir.walk(f.body))
-    em.emit(f"@njit(nogil=True, cache={not sends})", 0)
+    em.emit(f"@njit(nogil=True, error_model='numpy', cache={not sends})", 0)
     em.emit(f"def {f.name}({', '.join(ARGS)}):", 0)
     # a handler runs as one thread of one block: the launch context is trivial
     em.emit(f"{', '.join(CTX)} = {', '.join(['0'] * 6 + ['1'] * 6)}", 1)

@@ -14,6 +14,8 @@ from ..intrinsics import Intrinsic, alias_map, table
 from ..ir import nodes as ir
 
 BUILTIN_CASTS = {"int": T.i64, "float": T.f64, "bool": T.boolean}
+# round() rounds half to even, as rint does
+PY_INT_ROUNDING = {math.floor: "floor", math.ceil: "ceil", math.trunc: "trunc", round: "rint"}
 FORBIDDEN_BUILTINS = {
     "print": ("print() is not supported in kernels", "write values to an output array and print on the host"),
     "range": ("range() is only allowed as the iterable of a for loop", "write `for i in range(n):`"),
@@ -373,6 +375,14 @@ class Resolver:
             return c
         builtin_name = getattr(obj, "__name__", None) if isinstance(obj, pytypes.BuiltinFunctionType) or \
             obj in (int, float, bool) else None
+        if obj in PY_INT_ROUNDING:
+            # Python's math.floor/ceil/trunc and round(x) return ints: the float intrinsic, then a cast
+            if len(args) != 1:
+                raise CodegenError(f"{name}() takes one argument in kernels", e.span,
+                                   "round(x, ndigits) is not supported; scale and round instead")
+            c = ir.Cast(ir.Call(table()[PY_INT_ROUNDING[obj]], args, span=e.span), span=e.span)
+            c.type = T.i64
+            return c
         if obj is len:
             if len(args) != 1:
                 raise CodegenError("len() takes one array", e.span, "write len(arr) for the size of its first axis")

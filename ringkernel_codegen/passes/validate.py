@@ -66,7 +66,7 @@ def written_arrays(f: ir.Function) -> set:
                     continue
                 if isinstance(node.callee, Intrinsic):
                     spec = node.callee.params[i] if i < len(node.callee.params) else ""
-                    if spec == "array" and not node.callee.name.startswith("ldg"):
+                    if spec == "array" and not node.callee.name.startswith(("ldg", "load_")):
                         out.add(a.name)  # atomics and other array intrinsics may write
                 elif hasattr(node.callee, "ir"):
                     p = node.callee.ir.params[i]

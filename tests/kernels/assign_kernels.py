@@ -32,3 +32,10 @@ def while_carried(out: i32[:], n: i32):
                 out[k] = last + 1
             last = out[k]
             k += 1
+
+
+@kernel
+def divide(x: f32[:], out: f32[:], n: i32):
+    i = global_id()
+    if i < n:
+        out[i] = x[i] / f32(0.0)

@@ -106,3 +106,14 @@ def int_condition(x: i32[:], out: i32[:], n: i32):
 
 ALL = [annotated_i64, int_division, literal_division, sqrt_f64, sqrt_f32, weak_literal, int_times_float,
        int_plus_f32, integer_local, float_local_from_int, bool_conditions, int_condition]
+
+
+@kernel
+def python_rounding(x: f64[:], out: i64[:], n: i32):
+    """math.floor/ceil/trunc and round() return ints, as in Python."""
+    i = global_id()
+    if i < n:
+        out[4 * i] = math.floor(x[i])
+        out[4 * i + 1] = math.ceil(x[i])
+        out[4 * i + 2] = math.trunc(x[i])
+        out[4 * i + 3] = round(x[i]) * 2

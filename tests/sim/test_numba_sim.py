@@ -54,8 +54,6 @@ def test_device_functions_and_break_continue():
     assert acc[0] == 3
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError,
-                   reason="math intrinsics are spelled cuda.libdevice.* for numba; the CUDA simulator has no libdevice")
 def test_early_return_with_math_sqrt():
     x = np.array([4, -1, 9], np.float32)
     out = np.full(3, -7, np.float32)

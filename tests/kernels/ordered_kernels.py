@@ -1,0 +1,23 @@
+"""Kernels using ordered memory intrinsics and warp/block collectives (compile checks + CPU runs)."""
+from ringkernel_codegen import f32, i64, u64, kernel
+from ringkernel_codegen.dsl import (block_reduce_sum, global_id, load_acquire, load_acquire_system,
+                                    store_release, store_release_system, thread_idx_x)
+
+
+@kernel
+def publish(flags: u64[:], data: f32[:], out: f32[:], n: i64):
+    i = global_id()
+    if i < n:
+        if load_acquire_system(flags, 0) == 1:
+            out[i] = data[i] * 2.0
+        store_release_system(flags, 1, u64(1))
+        v = load_acquire(flags, 1)
+        store_release(flags, 2, v)
+
+
+@kernel
+def block_total(x: f32[:], out: f32[:]):
+    t = thread_idx_x()
+    s = block_reduce_sum(x[t])
+    if t == 0:
+        out[0] = s
