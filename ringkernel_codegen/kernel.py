@@ -126,7 +126,8 @@ class KernelBase:
             elif backend == "numba":
                 entry[grid, block](*args)
             else:
-                entry.launch_source(self.cuda_source(), self.name, grid, block, self._cuda_args(args))
+                entry.launch_source(self.cuda_source(), self.name, grid, block, self._cuda_args(args),
+                                    cooperative=self._needs_cooperative())
         except RuntimeError as exc:
             if str(exc).startswith("ringkernel:"):
                 raise KernelRuntimeError(str(exc)[len("ringkernel: "):]) from None
@@ -139,6 +140,13 @@ class KernelBase:
                 raise CompileError(f"{backend} backend failed to compile kernel '{self.name}' ({name}): {exc}\n"
                                    "this is a ringkernel bug; please report it with the kernel source") from exc
             raise
+
+    def _needs_cooperative(self) -> bool:
+        """A grid barrier needs every block resident: launch cooperatively (grid size checked)."""
+        from .emit.common import uses
+        from .passes.fission import is_grid_sync
+
+        return uses(self._f, lambda n: is_grid_sync(n) and n.callee.name == "grid_sync")
 
     def _cuda_args(self, args) -> list:
         out = []

@@ -136,8 +136,9 @@ def _plain_kernel(f):
 class _FissionWriter:
     def __init__(self, f):
         self.f = f
-        self.prog = F.Fission(f).run()
-        f.locals.update(self.prog.temps)
+        fission = F.Fission(f)
+        self.parts = [fission.run(part) for part in F.grid_parts(f)]
+        f.locals.update(fission.temps)
         self.scalars = [n for n, t in f.locals.items() if isinstance(t, T.ScalarType)]
         self.shared = [a.name for a in _shared(f)]
         self.segments: list = []   # generated segment functions (lines)
@@ -258,15 +259,40 @@ class _FissionWriter:
         em.emit(f"_L_{it.target}[_t] = {value}", depth + 2)
 
     def lines(self):
-        # blocks of a split kernel run one after another: numba cannot parallelise a block loop
-        # that allocates per-block arrays and calls segment functions (it warns and runs serially)
+        """Per-block state lives in (blocks, ...) arrays so that a grid barrier can end one block
+        loop and start the next; blocks run one after another (numba would not parallelise this
+        loop: it allocates and calls segment functions)."""
         body = CpuEmitter(self.f, arrays_mode=True)
-        _block_loop(self.f, body, parallel=False)
-        body.emit("_nt = _bdx * _bdy * _bdz", 2)
-        body.emit("_done = np.zeros(_nt, np.bool_)", 2)
+        shared = _shared(self.f)
+        body.emit("@njit(nogil=True, error_model='numpy', cache=True)", 0)
+        body.emit(f"def _rk_launch({', '.join(['_gdx', '_gdy', '_gdz', '_bdx', '_bdy', '_bdz', *_params(self.f)])}):",
+                  0)
+        body.emit("_nb = _gdx * _gdy * _gdz", 1)
+        body.emit("_nt = _bdx * _bdy * _bdz", 1)
+        body.emit("_done_g = np.zeros((_nb, _nt), np.bool_)", 1)
         for n in self.scalars:
-            body.emit(f"_L_{n} = np.zeros(_nt, {body.tname(self.f.locals[n])})", 2)
-        self.items(self.prog.items, body, 2)
+            body.emit(f"_L_{n}_g = np.zeros((_nb, _nt), {body.tname(self.f.locals[n])})", 1)
+        for a in shared:
+            text = source_comment(a.span)
+            if text:
+                body.emit(f"# {text}", 1)
+            body.emit(f"{a.name}_g = np.zeros((_nb,) + {a.shape!r}, {body.tname(a.dtype)})", 1)
+        for i, prog in enumerate(self.parts):
+            if len(self.parts) > 1:
+                body.emit(f"# part {i + 1} of {len(self.parts)}: every block reaches the grid barrier first", 1)
+            body.emit("for _b in range(_nb):", 1)
+            body.emit("_bx = _b % _gdx", 2)
+            body.emit("_by = (_b // _gdx) % _gdy", 2)
+            body.emit("_bz = _b // (_gdx * _gdy)", 2)
+            body.emit("_done = _done_g[_b]", 2)
+            for n in self.scalars:
+                body.emit(f"_L_{n} = _L_{n}_g[_b]", 2)
+            for a in shared:
+                body.emit(f"{a.name} = {a.name}_g[_b]", 2)
+            if prog.items:
+                self.items(prog.items, body, 2)
+            else:
+                body.emit("pass", 2)
         head = ["@njit(nogil=True, error_model='numpy', cache=True)",
                 "def _rt_uniform(values, done):",
                 "    first = True",

@@ -78,8 +78,30 @@ def is_sync(n) -> bool:
         n.callee.kind in ("barrier", *COLLECTIVE)
 
 
+def is_grid_sync(n) -> bool:
+    return isinstance(n, ir.Call) and isinstance(n.callee, Intrinsic) and n.callee.kind == "grid_barrier"
+
+
 def needs_fission(f: ir.Function) -> bool:
-    return any(is_sync(n) for n in ir.walk(f.body))
+    return any(is_sync(n) or is_grid_sync(n) for n in ir.walk(f.body))
+
+
+def grid_parts(f: ir.Function) -> list:
+    """The kernel body split at top-level grid barriers (each part runs for every block before the
+    next starts). A grid barrier anywhere else cannot be emulated block by block: error."""
+    parts, current = [], []
+    for s in f.body:
+        if isinstance(s, ir.ExprStmt) and is_grid_sync(s.value):
+            parts.append(current)
+            current = []
+            continue
+        nested = next((n for n in ir.walk(s) if is_grid_sync(n)), None)
+        if nested is not None:
+            raise CodegenError(f"{nested.callee.name}() inside control flow cannot run on the CPU emulator",
+                               nested.span, "make the grid barrier a top-level statement of the kernel")
+        current.append(s)
+    parts.append(current)
+    return parts
 
 
 class Fission:
@@ -88,13 +110,14 @@ class Fission:
         self.temps: dict = {}
         self.count = 0
 
-    def run(self) -> Program:
-        for dev_node in ir.walk(self.f.body):
+    def run(self, body=None) -> Program:
+        body = self.f.body if body is None else body
+        for dev_node in ir.walk(body):
             if isinstance(dev_node, ir.Call) and hasattr(dev_node.callee, "ir"):
                 if any(is_sync(n) for n in ir.walk(dev_node.callee.ir.body)):
                     raise CodegenError("barriers and collectives inside @device functions are not supported by "
                                        "the CPU emulator", dev_node.span, "move the barrier into the kernel body")
-        return Program(self.block(self.f.body, in_lifted_loop=False), self.temps)
+        return Program(self.block(body, in_lifted_loop=False), self.temps)
 
     # ------------------------------------------------------------------
     def contains_sync(self, s) -> bool:
