@@ -192,7 +192,7 @@ def test_compile_error_carries_the_nvrtc_log_with_the_line(tmp_path):
 def test_cache_dir_defaults_to_the_environment_variable(tmp_path, monkeypatch):
     monkeypatch.setenv("RINGKERNEL_CACHE_DIR", str(tmp_path))
     cuda.compile_cuda(SAXPY, arch="sm_90")
-    assert list(tmp_path.glob("*.cubin"))
+    assert list((tmp_path / "nvrtc").glob("*.cubin"))
 
 
 def test_arch_in_options_is_refused(tmp_path):

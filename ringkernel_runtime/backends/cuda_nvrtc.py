@@ -79,10 +79,10 @@ def _count(what: str) -> None:
 
 
 def default_cache_dir() -> Path:
+    """<RINGKERNEL_CACHE_DIR or ~/.cache/ringkernel>/nvrtc: one root for every ringkernel cache."""
     env = os.environ.get("RINGKERNEL_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    return Path.home() / ".cache" / "ringkernel" / "nvrtc"
+    root = Path(env).expanduser() if env else Path.home() / ".cache" / "ringkernel"
+    return root / "nvrtc"
 
 
 # --------------------------------------------------------------------------- NVRTC binding
