@@ -15,14 +15,12 @@ import threading
 import time
 
 import numpy as np
-from numba import njit
 
 sys.path.insert(0, ".")
 from ringkernel_codegen.message import Array, message  # noqa: E402
 from ringkernel_codegen.types import i64  # noqa: E402
 from ringkernel_runtime import LaunchOptions, Runtime  # noqa: E402
-from ringkernel_runtime import actor_abi as abi  # noqa: E402
-from ringkernel_runtime.actor_abi import ring_kernel  # noqa: E402
+from ringkernel_codegen.ring import ring_kernel  # noqa: E402
 
 
 @message
@@ -43,15 +41,11 @@ class Count:
     n: i64
 
 
-@njit(nogil=True)
-def _echo(msg, reply, state, ctx, peers):
-    state.n += 1
-    reply.seq = msg.seq
-    reply.count = state.n
-    return abi.REPLY
-
-
-echo = ring_kernel(input=Ping, output=Pong, state=Count, name="echo")(_echo)
+@ring_kernel(input=Ping, output=Pong, state=Count)
+def echo(ctx, msg: Ping) -> Pong:
+    """The benchmarked actor, written in the DSL and compiled by ringkernel_codegen."""
+    ctx.state.n += 1
+    return Pong(seq=msg.seq, count=ctx.state.n)
 
 
 def cpu_model() -> str:
