@@ -77,3 +77,18 @@ def test_block_reduce_sum_on_cpu_matches_numpy():
     out = np.zeros(1, np.float32)
     O.block_total.to("cpu")[1, 96](x, out)
     np.testing.assert_allclose(out[0], x.astype(np.float64).sum(), rtol=1e-5)
+
+
+def test_atomic_add_with_tuple_index_on_2d_array_matches_numpy():
+    import numpy as np
+
+    import ordered_kernels as O
+
+    rng = np.random.default_rng(5)
+    xs, ys = rng.integers(0, 4, 200), rng.integers(0, 3, 200)
+    hist = np.zeros((3, 4), np.int64)
+    O.histogram_2d.to("cpu")[7, 32](xs, ys, hist, 200)
+    want = np.zeros((3, 4), np.int64)
+    np.add.at(want, (ys, xs), 1)
+    np.testing.assert_array_equal(hist, want)
+    assert "hist_shape1" in O.histogram_2d.cuda_source()

@@ -214,7 +214,6 @@ class CudaEmitter:
         self.block(s.body, depth + 1)
         if len(s.orelse) == 1 and isinstance(s.orelse[0], ir.If):
             inner = s.orelse[0]
-            self.lines[-0:]  # keep the comment of the elif with the else branch
             self.emit("} else {", depth)
             self.comment(inner, depth + 1)
             self.s_If(inner, depth + 1)

@@ -207,9 +207,9 @@ class Inferer:
         if isinstance(e, ir.Call):
             return self.call(e, soft)
         if isinstance(e, ir.TupleExpr):
-            for i in e.items:
-                self.ty(i, soft)
-            return (T.i64, False)
+            raise CodegenError("tuples are not kernel values", e.span,
+                               "tuples are only allowed as shapes of shared_array/local_array and as the "
+                               "index of an atomic on a multi-dimensional array")
         if self.hooks is not None:
             return self.hooks.ty(self, e, soft)
         raise CodegenError(f"cannot type {type(e).__name__} here", e.span)
@@ -277,6 +277,13 @@ class Inferer:
                                f"got {len(e.args)}", e.span, intr.doc)
         bound_t, elem = None, None
         for spec, a in zip(intr.params, e.args):
+            if spec == "index" and isinstance(a, ir.TupleExpr):
+                for item in a.items:
+                    it = self.ty(item, soft)
+                    if it is not None and not (isinstance(it[0], T.ScalarType) and (it[0].is_int or it[0].is_bool)):
+                        raise CodegenError(f"{intr.name}() index parts must be integers, got {it[0]}", item.span)
+                a.type, a.weak = T.i64, False
+                continue
             tw = self.ty(a, soft)
             if tw is None:
                 continue

@@ -397,6 +397,11 @@ def stencil_writes_nothing(u: Field2D[f32], out: Field2D[f32]):  # ERR:stencil_w
     v = u[0, 0]
 
 
+def tuple_value(x: f32[:]):
+    t = (1, 2)  # ERR:tuple_value
+    x[0] = 1.0
+
+
 STENCIL = dict(tile=(8, 8), halo=1)
 CASES = {name: (fn, "kernel") for name, fn in list(globals().items())
          if callable(fn) and getattr(fn, "__module__", None) == __name__ and not name.startswith("stencil_")

@@ -1,6 +1,6 @@
 """Kernels using ordered memory intrinsics and warp/block collectives (compile checks + CPU runs)."""
 from ringkernel_codegen import f32, i64, u64, kernel
-from ringkernel_codegen.dsl import (block_reduce_sum, global_id, load_acquire, load_acquire_system,
+from ringkernel_codegen.dsl import (atomic_add, block_reduce_sum, global_id, load_acquire, load_acquire_system,
                                     store_release, store_release_system, thread_idx_x)
 
 
@@ -21,3 +21,11 @@ def block_total(x: f32[:], out: f32[:]):
     s = block_reduce_sum(x[t])
     if t == 0:
         out[0] = s
+
+
+@kernel
+def histogram_2d(xs: i64[:], ys: i64[:], hist: i64[:, :], n: i64):
+    """atomic_add on a 2D array takes a tuple index (flattened in CUDA C++)."""
+    i = global_id()
+    if i < n:
+        atomic_add(hist, (ys[i], xs[i]), 1)
