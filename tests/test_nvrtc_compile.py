@@ -92,3 +92,18 @@ def test_atomic_add_with_tuple_index_on_2d_array_matches_numpy():
     np.add.at(want, (ys, xs), 1)
     np.testing.assert_array_equal(hist, want)
     assert "hist_shape1" in O.histogram_2d.cuda_source()
+
+
+def test_device_functions_take_arrays_with_their_extents():
+    import numpy as np
+
+    import ordered_kernels as O
+
+    x = np.arange(8, dtype=np.float32)
+    y = np.zeros(8, np.float32)
+    O.device_arrays.to("cpu")[1, 8](x, y, 8)
+    tile_rows = np.array([sum(t + j for j in range(8)) for t in range(4)] + [0] * 4, np.float32)
+    np.testing.assert_array_equal(y, 2 * x + 8 + tile_rows)
+    src = O.device_arrays.cuda_source()
+    assert "scale_into(y, y_shape0, x, x_shape0, ((long long)(i)), 2.0f)" in src
+    assert "tile_sum((&tile[0][0]), 4LL, 8LL, " in src

@@ -13,6 +13,7 @@ import os
 import jinja2
 
 from .. import types as T
+from ..errors import CodegenError
 from ..intrinsics import Intrinsic, data_dir
 from ..ir import nodes as ir
 from .common import device_functions, source_comment, spelling
@@ -166,9 +167,28 @@ class CudaEmitter:
     def e_TupleExpr(self, e):
         raise NotImplementedError("tuples are only used as array indices")
 
+    def shape_exprs(self, a: ir.Expr) -> list:
+        """One `long long` extent per dimension of an array expression (what array params carry)."""
+        name = getattr(a, "name", None)
+        if name in self.allocs:
+            return [f"{d}LL" for d in self.allocs[name].shape]
+        if name in self.params:
+            return [f"{self.var(name)}_shape{i}" for i in range(self.params[name].type.ndim)]
+        if getattr(a, "extent", None) is not None:  # a fixed-size array field of a message or state
+            return [f"{a.extent}LL"]
+        raise CodegenError("this array cannot be passed to a device function", a.span,
+                           "pass a kernel parameter or a shared_array/local_array")
+
     def e_Call(self, e):
         if not isinstance(e.callee, Intrinsic):
-            return f"{cname(e.callee.ir.name)}({', '.join(self.expr(a) for a in e.args)})"
+            args = []
+            for p, a in zip(e.callee.ir.params, e.args):
+                if isinstance(p.type, T.ArrayType):
+                    args.append(self.array_ptr(a))
+                    args.extend(self.shape_exprs(a))
+                else:
+                    args.append(self.expr(a))
+            return f"{cname(e.callee.ir.name)}({', '.join(args)})"
         intr = e.callee
         self.requires.update(intr.cuda_requires)
         args = []

@@ -51,6 +51,7 @@ class RingHooks:
         if isinstance(e.value, ir.Name) and e.value.id == self.msg:
             ref = ir.MsgRef(self.msg, e.attr, span=e.span)
             ref.type = field_type(self.input_type, e.attr, e.span, "message")
+            ref.extent = self.input_type.field_counts[e.attr]
             return ref
         if isinstance(e.value, ir.Attribute) and isinstance(e.value.value, ir.Name) and \
                 e.value.value.id == self.ctx and e.value.attr == "state":
@@ -59,6 +60,7 @@ class RingHooks:
                                    "declare it: @ring_kernel(..., state=MyState) with a @message class")
             ref = ir.StateRef(e.attr, span=e.span)
             ref.type = field_type(self.state_type, e.attr, e.span, "state")
+            ref.extent = self.state_type.field_counts[e.attr]
             return ref
         if isinstance(e.value, ir.Name) and e.value.id == self.ctx:
             if e.attr == "state":
