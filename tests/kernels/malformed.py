@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from ringkernel_codegen import Field2D, f32, i32, i64
-from ringkernel_codegen.dsl import atomic_add, global_id, shared_array, sync_threads
+from ringkernel_codegen.dsl import atomic_add, cell_x, global_id, shared_array, sync_threads
 
 GLOBAL_ARRAY = np.zeros(4, np.float32)
 
@@ -402,9 +402,18 @@ def tuple_value(x: f32[:]):
     x[0] = 1.0
 
 
+
+def cell_helper(v: f32) -> f32:
+    return v + f32(cell_x())  # ERR:stencil_cell_in_device
+
+
+def stencil_cell_in_device(u: Field2D[f32], out: Field2D[f32]):
+    out[0, 0] = cell_helper(u[0, 0])
+
+
 STENCIL = dict(tile=(8, 8), halo=1)
 CASES = {name: (fn, "kernel") for name, fn in list(globals().items())
          if callable(fn) and getattr(fn, "__module__", None) == __name__ and not name.startswith("stencil_")
-         and name not in ("rec_helper", "ping", "pong", "helper_wrong_arity")}
+         and name not in ("rec_helper", "ping", "pong", "helper_wrong_arity", "cell_helper")}
 CASES.update({name: (fn, STENCIL) for name, fn in list(globals().items())
               if callable(fn) and name.startswith("stencil_")})
