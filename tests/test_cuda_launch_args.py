@@ -14,7 +14,8 @@ from ringkernel_codegen import KernelBase, Stencil
 from ringkernel_codegen import types as T
 
 cuda_backend = pytest.importorskip("ringkernel_runtime.backends.cuda")
-CORPORA = ("basic_kernels", "stencil_kernels", "type_kernels", "ordered_kernels", "barrier_kernels", "grid_kernels")
+CORPORA = ("basic_kernels", "stencil_kernels", "type_kernels", "ordered_kernels", "barrier_kernels", "grid_kernels",
+           "expr_kernels")
 
 
 def corpus():

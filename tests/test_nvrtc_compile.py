@@ -28,7 +28,7 @@ def test_runtime_header_and_message_struct_compile_with_nvrtc(cache):
     assert compiled.format == "cubin" and len(compiled.image) > 0
 
 
-CORPORA = ("basic_kernels", "stencil_kernels", "type_kernels", "ordered_kernels", "barrier_kernels",
+CORPORA = ("basic_kernels", "stencil_kernels", "type_kernels", "ordered_kernels", "barrier_kernels", "expr_kernels",
            "grid_kernels")
 
 
