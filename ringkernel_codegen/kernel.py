@@ -6,7 +6,7 @@ import functools
 import math
 
 from . import compile as C
-from .errors import BackendUnavailableError, CompileError, KernelRuntimeError, LaunchError, RingKernelError
+from .errors import CompileError, KernelRuntimeError, LaunchError, RingKernelError
 from .ir import printer
 from .launch import check_args, config, dim3
 from .loader import load_source

@@ -2,7 +2,6 @@
 ringkernel_runtime.actor_abi: handler(msg, reply, state, ctx, peer_queues) -> int32."""
 from __future__ import annotations
 
-from .. import types as T
 from ..ir import nodes as ir
 from ..message import is_message_type
 from ..passes.ring import RingOp

@@ -8,7 +8,7 @@ def loop_carried(x: f32[:], out: f32[:], n: i32):
     if global_id() == 0:
         for j in range(n):
             if j > 0:
-                out[j] = x[j] - prev
+                out[j] = x[j] - prev  # noqa: F821 - assigned by the previous iteration
             prev = x[j]
 
 
@@ -29,7 +29,7 @@ def while_carried(out: i32[:], n: i32):
         k = 0
         while k < n:
             if k > 0:
-                out[k] = last + 1
+                out[k] = last + 1  # noqa: F821 - assigned by the previous iteration
             last = out[k]
             k += 1
 

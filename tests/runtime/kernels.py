@@ -8,7 +8,7 @@ import numpy as np
 from numba import njit
 
 from ringkernel_codegen.message import Array, message
-from ringkernel_codegen.types import f32, f64, i32, i64, u64
+from ringkernel_codegen.types import f32, f64, i32, i64
 from ringkernel_runtime import actor_abi as abi
 from ringkernel_runtime import queues as _q
 from ringkernel_runtime.actor_abi import ring_kernel
