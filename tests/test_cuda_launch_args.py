@@ -83,3 +83,14 @@ def test_stencil_grid_covers_the_domain_in_tiles(recorder):
     ty, tx = k.tile
     assert block == (tx, ty, 1)
     assert grid == (-(-50 // tx), -(-37 // ty), 1)
+
+
+@pytest.mark.skipif(cuda_backend.available(), reason="this machine has a GPU: the launch would run")
+def test_cuda_launch_without_a_gpu_raises_backend_unavailable_naming_the_cause():
+    import basic_kernels as K
+    from ringkernel_codegen import BackendUnavailableError
+
+    x = np.zeros(8, np.float32)
+    with pytest.raises(BackendUnavailableError) as info:
+        K.saxpy.to("cuda")[1, 8](1.0, x, x.copy(), 8)
+    assert "cuda" in str(info.value).lower() and len(str(info.value)) > 40
