@@ -143,21 +143,22 @@ class _FissionWriter:
         self.shared = [a.name for a in _shared(f)]
         self.segments: list = []   # generated segment functions (lines)
         self.nseg = 0
-        self.em = CpuEmitter(f, arrays_mode=True)
 
     def seg_args(self):
         return ["_t", "_done", *CTX, *[f"_L_{n}" for n in self.scalars], *self.shared, *_params(self.f)]
 
-    def new_seg(self, body_fn) -> str:
+    def new_seg(self, body_fn, extra=()) -> str:
+        """Emit a per-thread segment function (body written by body_fn); returns its call."""
         name = f"_rk_seg{self.nseg}"
         self.nseg += 1
+        args = ", ".join([*self.seg_args(), *extra])
         em = CpuEmitter(self.f, arrays_mode=True)
         em.emit("@njit(nogil=True, error_model='numpy', cache=True)", 0)
-        em.emit(f"def {name}({', '.join(self.seg_args())}):", 0)
+        em.emit(f"def {name}({args}):", 0)
         body_fn(em)
         em.lines.append("")
         self.segments.extend(em.lines)
-        return name
+        return f"{name}({args})"
 
     def thread_loop(self, em, depth, call):
         em.emit("for _t in range(_nt):", depth)
@@ -168,15 +169,11 @@ class _FissionWriter:
         em.emit("_tz = _t // (_bdx * _bdy)", depth + 1)
         em.emit(call, depth + 1)
 
-    def call(self, name):
-        return f"{name}({', '.join(self.seg_args())})"
-
     def items(self, items, em, depth):
         for it in items:
             if isinstance(it, F.Seg):
                 stmts = it.stmts
-                name = self.new_seg(lambda e, s=stmts: e.block(s, 1))
-                self.thread_loop(em, depth, self.call(name))
+                self.thread_loop(em, depth, self.new_seg(lambda e, s=stmts: e.block(s, 1)))
             elif isinstance(it, F.Coll):
                 self.collective(it, em, depth)
             elif isinstance(it, F.UIf):
@@ -212,16 +209,10 @@ class _FissionWriter:
                 em.emit("continue", depth)
 
     def uniform_seg(self, em, depth, expr, what, span):
-        seg_name = f"_rk_seg{self.nseg}"
-        self.nseg += 1
-        e2 = CpuEmitter(self.f, arrays_mode=True)
-        e2.emit("@njit(nogil=True, error_model='numpy', cache=True)", 0)
-        e2.emit(f"def {seg_name}({', '.join([*self.seg_args(), '_rku'])}):", 0)
-        e2.emit(f"_rku[_t] = {e2.expr(expr)}", 1)
-        e2.lines.append("")
-        self.segments.extend(e2.lines)
+        """Evaluate `expr` on every live thread into _rku, check it agrees, leave it in _rkv."""
+        call = self.new_seg(lambda e: e.emit(f"_rku[_t] = {e.expr(expr)}", 1), extra=("_rku",))
         em.emit("_rku = np.zeros(_nt, np.int64)", depth)
-        self.thread_loop(em, depth, f"{seg_name}({', '.join([*self.seg_args(), '_rku'])})")
+        self.thread_loop(em, depth, call)
         where = source_comment(span) or self.f.name
         msg = (f"ringkernel: divergent {what} around a barrier or collective ({where}): the value differs "
                "between threads of one block; barriers inside control flow need block-uniform conditions")
@@ -235,25 +226,15 @@ class _FissionWriter:
         arg_names = [f"_rka{i}" for i in range(n)]
         for i, a in enumerate(call.args):
             em.emit(f"{arg_names[i]} = np.zeros(_nt, {em.tname(a.type)})", depth)
-        seg_name = f"_rk_seg{self.nseg}"
-        self.nseg += 1
-        e2 = CpuEmitter(self.f, arrays_mode=True)
-        e2.emit("@njit(nogil=True, error_model='numpy', cache=True)", 0)
-        e2.emit(f"def {seg_name}({', '.join([*self.seg_args(), *arg_names])}):", 0)
-        for i, a in enumerate(call.args):
-            e2.emit(f"{arg_names[i]}[_t] = {e2.expr(a)}", 1)
-        if not call.args:
-            e2.emit("pass", 1)
-        e2.lines.append("")
-        self.segments.extend(e2.lines)
-        self.thread_loop(em, depth, f"{seg_name}({', '.join([*self.seg_args(), *arg_names])})")
-        from .common import spelling
 
-        spell = spelling(call.callee, "cpu", call)
-        bound = getattr(call, "bound", None)
-        elem = getattr(call, "elem", None)
-        value = spell.format(*arg_names, T=em.tname(bound) if bound else "", E=em.tname(elem) if elem else "",
-                             t="_t", nt="_nt")
+        def gather(e2):
+            for i, a in enumerate(call.args):
+                e2.emit(f"{arg_names[i]}[_t] = {e2.expr(a)}", 1)
+            if not call.args:
+                e2.emit("pass", 1)
+
+        self.thread_loop(em, depth, self.new_seg(gather, extra=arg_names))
+        value = em.format_spelling(call, arg_names)
         em.emit("for _t in range(_nt):", depth)
         em.emit("if not _done[_t]:", depth + 1)
         em.emit(f"_L_{it.target}[_t] = {value}", depth + 2)

@@ -110,12 +110,14 @@ class PyEmitter:
         return f"{e.callee.ir.name}({', '.join(self.expr(a) for a in e.args)})"
 
     def intrinsic(self, e):
-        spell = spelling(e.callee, self.backend, e)
-        args = [self.expr(a) for a in e.args]
+        return self.format_spelling(e, [self.expr(a) for a in e.args])
+
+    def format_spelling(self, e, args) -> str:
+        """The backend's spelling of intrinsic call `e` with `args` already emitted."""
         bound = getattr(e, "bound", None)
         elem = getattr(e, "elem", None)
-        return spell.format(*args, T=self.tname(bound) if bound else "", E=self.tname(elem) if elem else "",
-                            t="_t", nt="_nt")
+        return spelling(e.callee, self.backend, e).format(
+            *args, T=self.tname(bound) if bound else "", E=self.tname(elem) if elem else "", t="_t", nt="_nt")
 
     # ------------------------------------------------------------ statements
     def declare_locals(self, depth: int, skip=()):

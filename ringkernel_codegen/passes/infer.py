@@ -441,8 +441,7 @@ class Inferer:
             elif e.op == "**" and e.type.is_int:
                 e.left = self.coerce(e.left, e.type)
             else:
-                operand = e.type if e.type.is_float or e.op not in ("/",) else e.type
-                e.left, e.right = self.coerce(e.left, operand), self.coerce(e.right, operand)
+                e.left, e.right = self.coerce(e.left, e.type), self.coerce(e.right, e.type)
         elif isinstance(e, ir.Compare):
             self.fix(e.left)
             self.fix(e.right)
@@ -491,9 +490,6 @@ class Inferer:
 
     def retype_weak(self, e, target):
         """A weak compound expression takes `target` as its type all the way down."""
-        self.fix_children_weak(e, target)
-
-    def fix_children_weak(self, e, target):
         e.weak = False
         if e.type.is_float and not target.is_float:
             target = T.f64
