@@ -341,7 +341,7 @@ class Resolver:
             hooked = self.hooks.call(self, e)
             if hooked is not None:
                 return hooked
-        if isinstance(e.callee, ir.Name) and e.callee.id in self.params | {k: 1 for k in self.locals}:
+        if isinstance(e.callee, ir.Name) and (e.callee.id in self.params or e.callee.id in self.locals):
             raise CodegenError(f"'{e.callee.id}' is a variable, not a function", e.span,
                                "call an intrinsic or a @device function; rename the variable if it shadows one")
         if isinstance(e.callee, ir.Attribute):
@@ -373,8 +373,6 @@ class Resolver:
             c = ir.Cast(args[0], span=e.span)
             c.type = to_type(obj, e.span)
             return c
-        builtin_name = getattr(obj, "__name__", None) if isinstance(obj, pytypes.BuiltinFunctionType) or \
-            obj in (int, float, bool) else None
         if obj in PY_INT_ROUNDING:
             # Python's math.floor/ceil/trunc and round(x) return ints: the float intrinsic, then a cast
             if len(args) != 1:
@@ -393,8 +391,9 @@ class Resolver:
             c = ir.Cast(args[0], span=e.span)
             c.type = BUILTIN_CASTS[obj.__name__]
             return c
-        if builtin_name in FORBIDDEN_BUILTINS or (obj is range):
-            msg, hint = FORBIDDEN_BUILTINS["range" if obj is range else builtin_name]
+        forbidden = next((n for n in FORBIDDEN_BUILTINS if getattr(builtins, n) is obj), None)
+        if forbidden is not None:
+            msg, hint = FORBIDDEN_BUILTINS[forbidden]
             raise CodegenError(msg, e.span, hint)
         if self.hooks is not None and self.hooks.is_message(obj):
             return self.hooks.construct(self, obj, e, args)
