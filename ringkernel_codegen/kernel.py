@@ -8,7 +8,7 @@ import math
 from . import compile as C
 from .errors import CompileError, KernelRuntimeError, LaunchError, RingKernelError
 from .ir import printer
-from .launch import check_args, config, dim3
+from .launch import check_args, check_cluster_grid, cluster_dims, config, dim3
 from .loader import load_source
 from .passes.stencil import BOUNDARIES
 
@@ -43,6 +43,7 @@ def device(fn):
 
 class KernelBase:
     kind = "kernel"
+    cluster = None  # (x, y, z) blocks per thread-block cluster, or None: see Kernel
 
     def __init__(self, fn, **options):
         self.fn = fn
@@ -119,6 +120,8 @@ class KernelBase:
 
     def _run(self, backend, grid, block, args):
         args = check_args(self._f, args, backend)
+        self.source(backend)  # what a backend cannot compile (numba: cluster_sync) is said before launch shape
+        self._check_cluster(grid)
         entry = self._entry(backend)
         try:
             if backend == "cpu":
@@ -127,7 +130,7 @@ class KernelBase:
                 entry[grid, block](*args)
             else:
                 entry.launch_source(self.cuda_source(), self.name, grid, block, self._cuda_args(args),
-                                    cooperative=self._needs_cooperative())
+                                    cooperative=self._needs_cooperative(), cluster=self.cluster)
         except RuntimeError as exc:
             if str(exc).startswith("ringkernel:"):
                 raise KernelRuntimeError(str(exc)[len("ringkernel: "):]) from None
@@ -148,6 +151,29 @@ class KernelBase:
 
         return uses(self._f, lambda n: is_grid_sync(n) and n.callee.name == "grid_sync")
 
+    def _check_cluster(self, grid) -> None:
+        """Checked on every backend, so a CPU run refuses what a GPU launch would get silently wrong."""
+        if self.cluster is not None:
+            check_cluster_grid(grid, self.cluster, self.name)
+            return
+        call = self._cluster_sync_call
+        if call is not None:
+            where = f" at {call.span.where()}" if call.span is not None else ""
+            raise LaunchError(f"kernel '{self.name}' calls cluster_sync(){where} but declares no cluster size, so "
+                              "on a GPU every block would be a cluster of one and the barrier would not wait for "
+                              "the other blocks; write @kernel(cluster=N) with N blocks per cluster "
+                              "(the grid must then be a multiple of N)")
+
+    @functools.cached_property
+    def _cluster_sync_call(self):
+        """The first cluster_sync() call in the kernel or the device functions it calls, or None."""
+        from .emit.common import device_functions
+        from .ir import nodes as ir
+        from .passes.fission import is_grid_sync
+
+        return next((n for fn in (self._f, *device_functions(self._f)) for n in ir.walk(fn.body)
+                     if is_grid_sync(n) and n.callee.name == "cluster_sync"), None)
+
     def _cuda_args(self, args) -> list:
         out = []
         for p, a in zip(self._f.params, args):
@@ -161,7 +187,13 @@ class KernelBase:
 
 
 class Kernel(KernelBase):
+    """cluster: blocks per thread-block cluster (int or (x, y, z)); a kernel calling cluster_sync() needs it."""
+
     kind = "kernel"
+
+    def __init__(self, fn, cluster=None):
+        self.cluster = None if cluster is None else cluster_dims(cluster, getattr(fn, "__name__", repr(fn)))
+        super().__init__(fn, cluster=self.cluster)
 
     def __getitem__(self, key):
         return self.to(default_backend())[key]
@@ -246,11 +278,11 @@ class Stencil(KernelBase):
             entry.launch_source(self.cuda_source(), self.name, grid, block, self._cuda_args(checked))
 
 
-def kernel(fn=None, **options):
-    """@kernel: a CUDA-style kernel launched as k[grid, block](...)."""
+def kernel(fn=None, *, cluster=None):
+    """@kernel or @kernel(cluster=2): a CUDA-style kernel launched as k[grid, block](...)."""
     if fn is None:
-        return lambda f: Kernel(f, **options)
-    return Kernel(fn, **options)
+        return lambda f: Kernel(f, cluster=cluster)
+    return Kernel(fn, cluster=cluster)
 
 
 def stencil(fn=None, *, tile=(16, 16), halo=1, boundary="skip"):

@@ -1,6 +1,7 @@
 """Launch configuration and argument checking shared by every backend."""
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -9,6 +10,7 @@ from . import types as T
 from .errors import LaunchError
 
 MAX_THREADS_PER_BLOCK = 1024
+MAX_CLUSTER_BLOCKS = 16  # sm_90's non-portable limit (8 is portable; the cuda runtime opts in above 8)
 
 
 def dim3(value, what: str) -> tuple:
@@ -27,6 +29,27 @@ def config(key) -> tuple:
     if block[0] * block[1] * block[2] > MAX_THREADS_PER_BLOCK:
         raise LaunchError(f"a block has at most {MAX_THREADS_PER_BLOCK} threads, got {block[0] * block[1] * block[2]}")
     return grid, block
+
+
+def cluster_dims(value, kernel_name: str) -> tuple:
+    """@kernel(cluster=...) as (x, y, z) blocks per cluster; refused here if no GPU could launch it."""
+    what = f"@kernel(cluster=...) of '{kernel_name}'"
+    if isinstance(value, bool):  # an int to Python, but cluster=True means "use clusters", not a size
+        raise LaunchError(f"{what} is the number of blocks per cluster, got {value!r}; write e.g. @kernel(cluster=2)")
+    dims = dim3(value, what)
+    if math.prod(dims) > MAX_CLUSTER_BLOCKS:
+        raise LaunchError(f"{what} = {dims} has {math.prod(dims)} blocks; a thread-block cluster holds at most "
+                          f"{MAX_CLUSTER_BLOCKS} (8 portably): use a smaller cluster")
+    return dims
+
+
+def check_cluster_grid(grid: tuple, cluster: tuple, kernel_name: str) -> None:
+    """A cluster launch needs whole clusters on every axis; every backend checks, as a GPU would."""
+    if any(g % c for g, c in zip(grid, cluster)):
+        fits = tuple(-(-g // c) * c for g, c in zip(grid, cluster))
+        raise LaunchError(f"kernel '{kernel_name}' runs in clusters of {cluster} blocks, but grid {grid} is not a "
+                          f"whole number of clusters; make each grid dimension a multiple of the cluster's, "
+                          f"e.g. grid {fits} (guard the extra threads)")
 
 
 def is_device_array(a) -> bool:
