@@ -90,6 +90,13 @@ class RingKernel:
 
         return cuda_ring.render_actor(self)
 
+    def numba_source(self, threads: int | None = None) -> str:
+        """The resident actor as a numba.cuda module: handler device function plus actor loop
+        (emit/numba_ring.py; run with Runtime(backend="numba"))."""
+        from .emit import numba_ring
+
+        return numba_ring.render_actor(self, threads)
+
     def cpu_handler(self):
         """The njit handler for the CPU actor loop (contract: ringkernel_runtime.actor_abi)."""
         if self._handler is None:

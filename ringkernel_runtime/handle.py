@@ -73,7 +73,8 @@ class KernelHandle:
         self.lifecycle.to(S.INITIALIZING, "launch")
         self._thread = threading.Thread(target=self._thread_main, name=f"actor:{self.name}", daemon=True)
         self._thread.start()
-        self.lifecycle.to(S.ACTIVE if self._active_wanted else S.DRAINING, "launched")
+        # the thread may already have failed (a launch error, a message failing at once): keep that
+        self.lifecycle.try_to(S.ACTIVE if self._active_wanted else S.DRAINING, "launched")
 
     def _thread_main(self) -> None:
         while True:
@@ -181,12 +182,15 @@ class KernelHandle:
             self._terminating = True
             self.actor.ctx[abi.CTX_ABORT] = 1
             exited = True
-            if self._thread is not None and self._thread.is_alive():
-                self.actor.post(CMD_TERMINATE)
+            if (self._thread is not None and self._thread.is_alive()) or getattr(self.actor, "launched", False):
+                self.actor.post(CMD_TERMINATE)   # a parked GPU block outlives a failed actor's thread
             self.lifecycle.to(S.TERMINATED, "terminate")
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
             exited = not self._thread.is_alive()
+        stopped = getattr(self.actor, "wait_stopped", None)
+        if stopped is not None:
+            exited = stopped(timeout) and exited
         if exited:
             self._dead_letter_pending()
         self.runtime._forget(self)

@@ -1,12 +1,15 @@
 """Runtime: launches actors on a backend and owns supervision, registry, dead letters, watchdog.
 
-    with Runtime(backend="cpu") as rt:            # "cpu" | "cuda" | "auto"
+    with Runtime(backend="cpu") as rt:            # "cpu" | "cuda" | "numba" | "auto"
         k = rt.launch(adder, LaunchOptions(queue_capacity=1024))
         w = rt.spawn(worker, name="pool/w1", restart=OneForOne(max_restarts=3, window=60.0))
 
-Backend protocol (what backends/cuda.py provides to be picked by "cuda"/"auto"):
-`is_available() -> tuple[bool, str]` and `make_actor(kernel, actor_id, capacity, initial_state,
-spin_ns, peer_timeout_ns, batch, node_id)` returning an object with CpuActor's interface.
+Backends: "cpu" (one OS thread per actor, njit loop), "cuda" (resident block running the CUDA C++
+actor loop, backends/cuda.py), "numba" (resident block running the numba.cuda actor loop,
+backends/numba_actor.py; also runs under the numba CUDA simulator), "auto" (cuda if a GPU is
+usable, else cpu). A GPU backend module provides `available() -> bool`, `unavailable_reason()`
+and `make_actor(kernel, actor_id, capacity, initial_state, spin_ns, peer_timeout_ns, batch,
+node_id)` returning an object with CpuActor's interface.
 """
 from __future__ import annotations
 
@@ -46,23 +49,27 @@ class LaunchOptions:
     stall_timeout: float | None = 2.0     # watchdog: fail an actor silent this long (None: off)
 
 
+_BACKEND_MODULES = {"cuda": "ringkernel_runtime.backends.cuda",
+                    "numba": "ringkernel_runtime.backends.numba_actor"}
+
+
 def _resolve_backend(backend: str):
-    if backend not in ("cpu", "cuda", "auto"):
-        raise LaunchError(f"unknown backend {backend!r}; use 'cpu', 'cuda' or 'auto'")
+    """None for the CPU backend, else the module whose make_actor builds GPU actors."""
+    if backend not in ("cpu", "cuda", "numba", "auto"):
+        raise LaunchError(f"unknown backend {backend!r}; use 'cpu', 'cuda', 'numba' or 'auto'")
     if backend == "cpu":
         return None
     try:
-        mod = importlib.import_module("ringkernel_runtime.backends.cuda")
+        mod = importlib.import_module(_BACKEND_MODULES["cuda" if backend == "auto" else backend])
         ok = mod.available()
         why = mod.unavailable_reason() if not ok else None
-        if ok and hasattr(mod, "make_actor"):
+        if ok:
             return mod
-        why = why if not ok else "ring kernels on the GPU (resident actor loop) are not implemented yet"
     except Exception as exc:  # ImportError, missing driver, ... all mean "not here"
         why = f"{type(exc).__name__}: {exc}"
     if backend == "auto":
         return None
-    raise BackendUnavailableError(f"the cuda backend is not available here ({why}); "
+    raise BackendUnavailableError(f"the {backend} backend is not available here ({why}); "
                                   "use Runtime(backend='cpu') or 'auto'")
 
 
@@ -70,7 +77,7 @@ class Runtime:
     def __init__(self, backend: str = "auto", node_id: int = 0, watchdog_interval: float = 0.05,
                  dead_letter_max: int = 100_000):
         self._cuda = _resolve_backend(backend)
-        self.backend = "cuda" if self._cuda is not None else "cpu"
+        self.backend = "cpu" if self._cuda is None else ("numba" if backend == "numba" else "cuda")
         self.node_id = node_id
         self.hlc = HLC(node_id)
         self.registry = Registry()

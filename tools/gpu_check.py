@@ -109,8 +109,9 @@ def check_kernels(backends, size: int, rtol: float) -> int:
     return bad
 
 
-def check_actors(n: int) -> int:
-    """Each DSL ring kernel without peers: the same messages on cpu and cuda, replies compared."""
+def check_actors(n: int, backends) -> int:
+    """Each DSL ring kernel without peers: the same messages on cpu and on each GPU actor backend
+    (cuda: the CUDA C++ loop; numba: the numba.cuda loop), replies compared with the cpu's."""
     import ring_kernels as rk
     from ringkernel_runtime import LaunchOptions, Runtime
 
@@ -122,18 +123,20 @@ def check_actors(n: int) -> int:
         for f in batch.dtype.names:
             batch[f] = np.arange(n) % 97 if batch.dtype[f].kind in "iu" else np.linspace(0.5, 2.0, n)
         replies = {}
-        for backend in ("cpu", "cuda"):
+        for backend in ("cpu", *backends):
             with Runtime(backend=backend) as rt:
                 h = rt.launch(k, LaunchOptions(queue_capacity=max(1024, 1 << (n - 1).bit_length())))
                 h.send_many(batch, timeout=10.0)
                 replies[backend] = h.receive_many(n, timeout=10.0)
-        a, b = replies["cpu"], replies["cuda"]
+        a = replies["cpu"]
         fields = [f for f in a.dtype.names if f not in ("now", "actor")]   # clocks and ids differ
-        err = 0.0 if len(a) == len(b) else float("inf")
-        if len(a) == len(b):
-            err = max_rel_error([a[f] for f in fields], [b[f] for f in fields])
-        print(f"actor {k.name:34s} {len(a):6d} / {len(b):6d} replies  max rel error {err:.3g}")
-        bad += err > 0
+        for backend in backends:
+            b = replies[backend]
+            err = 0.0 if len(a) == len(b) else float("inf")
+            if len(a) == len(b):
+                err = max_rel_error([a[f] for f in fields], [b[f] for f in fields])
+            print(f"actor {k.name:28s} {backend:6s} {len(a):6d} / {len(b):6d} replies  max rel error {err:.3g}")
+            bad += err > 0
     return bad
 
 
@@ -149,7 +152,7 @@ def main(argv=None) -> int:
         print(f"gpu_check: no usable GPU here ({why}); nothing to check.")
         return 0
     bad = check_kernels(args.backends.split(","), args.size, args.rtol)
-    bad += check_actors(args.messages)
+    bad += check_actors(args.messages, args.backends.split(","))
     print("gpu_check:", "all match" if not bad else f"{bad} mismatches")
     return 1 if bad else 0
 

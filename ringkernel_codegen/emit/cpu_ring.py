@@ -14,7 +14,13 @@ from ringkernel_runtime import queues as _q
 '''
 
 
-class RingCpuEmitter(CpuEmitter):
+class RingPyOps:
+    """Ring-context operations shared by the Python-syntax emitters (CPU njit and numba.cuda).
+
+    Subclasses say how `ctx.send` reaches a peer (`emit_send`); everything else follows the
+    handler contract of ringkernel_runtime.actor_abi.
+    """
+
     def e_MsgRef(self, e):
         return f"_rk_msg.{e.field_name}"
 
@@ -55,11 +61,7 @@ class RingCpuEmitter(CpuEmitter):
                 self.emit("return _abi.FAILED", depth)
                 return
             if op.name == "send":
-                slot = f"_rk_out{op.peer}"
-                self.emit(f"{slot} = _rk_peers[{op.peer}][3][0]", depth)
-                self.fill(slot, call.args[0], depth)
-                self.emit(f"if _q.send_peer(_rk_peers[{op.peer}], _rk_ctx, {slot}, {op.peer}) != 0:", depth)
-                self.emit("return _abi.FAILED", depth + 1)
+                self.emit_send(op.peer, call.args[0], depth)
                 return
         super().s_ExprStmt(s, depth)
 
@@ -70,6 +72,23 @@ class RingCpuEmitter(CpuEmitter):
         else:
             self.emit("return _abi.NO_REPLY", depth)
 
+    def emit_send(self, k: int, call: ir.Call, depth: int):
+        raise NotImplementedError
+
+
+class RingCpuEmitter(RingPyOps, CpuEmitter):
+    def emit_send(self, k, call, depth):
+        slot = f"_rk_out{k}"
+        self.emit(f"{slot} = _rk_peers[{k}][3][0]", depth)
+        self.fill(slot, call, depth)
+        self.emit(f"if _q.send_peer(_rk_peers[{k}], _rk_ctx, {slot}, {k}) != 0:", depth)
+        self.emit("return _abi.FAILED", depth + 1)
+
+
+def sends(f: ir.Function) -> bool:
+    return any(isinstance(n, ir.Call) and isinstance(n.callee, RingOp) and n.callee.name == "send"
+               for n in ir.walk(f.body))
+
 
 def emit_handler(f: ir.Function) -> str:
     out = [RING_HEADER.format(source=f.file.rsplit("/", 1)[-1] + (f":{f.span.line}" if f.span else ""),
@@ -78,9 +97,7 @@ def emit_handler(f: ir.Function) -> str:
         out.extend(emit_device(dev))
     em = RingCpuEmitter(f)
     # handlers that send reach numba's dynamic globals inside the queue helpers: not cacheable
-    sends = any(isinstance(n, ir.Call) and isinstance(n.callee, RingOp) and n.callee.name == "send"
-                for n in ir.walk(f.body))
-    em.emit(f"@njit(nogil=True, error_model='numpy', cache={not sends})", 0)
+    em.emit(f"@njit(nogil=True, error_model='numpy', cache={not sends(f)})", 0)
     em.emit(f"def {f.name}({', '.join(ARGS)}):", 0)
     # a handler runs as one thread of one block: the launch context is trivial
     em.emit(f"{', '.join(CTX)} = {', '.join(['0'] * 6 + ['1'] * 6)}", 1)

@@ -256,6 +256,25 @@ class CudaActor:
             time.sleep(delay)
             delay = min(delay * 2, poll_s)
 
+    def wait_stopped(self, timeout: float) -> bool:
+        """After CMD_TERMINATE: True once the block has returned (its stream is idle)."""
+        if not self.launched or self.stream is None:
+            return True
+        deadline = time.monotonic() + timeout
+        delay = 20e-6
+        while True:
+            try:
+                if self.stream.done():
+                    self.launched = False
+                    return True
+            except Exception:  # a faulted kernel has stopped too; run_loop reported the fault
+                self.launched = False
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(delay)
+            delay = min(delay * 2, 1e-3)
+
     def close(self) -> None:
         with _locks_guard:
             _locks.pop(self.k2k_lane.hdr.ctypes.data, None)

@@ -1,7 +1,8 @@
-"""Ring kernels as resident GPU actors: the CPU runtime's behaviour, on `cpu` and `cuda`.
+"""Ring kernels as resident GPU actors: the CPU runtime's behaviour, on `cpu`, `cuda` and `numba`.
 
-The behavioural tests run one body per backend (cuda is marked gpu and skipped cleanly without a
-GPU). The generated actor source is checked here without a GPU: it compiles with NVRTC and nvcc,
+The behavioural tests run one body per backend (`cuda`: the CUDA C++ actor loop; `numba`: the
+numba.cuda one; both marked gpu and skipped cleanly without a GPU; the numba loop also runs in the
+simulator, tests/sim/test_numba_actors.py). The generated actor source is checked here without a GPU: it compiles with NVRTC and nvcc,
 polls mapped memory only through the system-scope helpers, and is byte-identical for identical
 input. The host side of the cuda actor (descriptor, exit handshake, heartbeat) runs on fakes.
 """
@@ -53,9 +54,10 @@ def _gpu() -> bool:
         return False
 
 
-@pytest.fixture(params=[pytest.param("cpu", id="cpu"), pytest.param("cuda", id="cuda", marks=pytest.mark.gpu)])
+@pytest.fixture(params=[pytest.param("cpu", id="cpu"), pytest.param("cuda", id="cuda", marks=pytest.mark.gpu),
+                        pytest.param("numba", id="numba", marks=pytest.mark.gpu)])
 def rt(request):
-    if request.param == "cuda" and not _gpu():
+    if request.param != "cpu" and not _gpu():
         pytest.skip("no usable CUDA GPU (ringkernel_runtime.backends.cuda.available() is False)")
     with Runtime(backend=request.param) as runtime:
         yield runtime

@@ -6,7 +6,7 @@ Figures (DESIGN.md §9), each beside its baseline from the same run:
   round trip      send -> reply through mapped memory, median and p99 (target median <= 2.5 us),
                   beside CuPy RawKernel launch+sync, numba-cuda launch+sync, cuda-python
                   launch+sync and CUDA-graph replay+sync of an equivalent kernel (a baseline whose
-                  package is absent is skipped)
+                  package is absent is skipped); also the numba.cuda actor loop's round trip
   host send       cost of one `send` call while the GPU consumes (a host-side cost, NOT a latency)
   send_many       batched host -> GPU throughput; the GPU keeps a checksum that must match
   K2K             GPU actor -> GPU actor throughput (a generator actor fans out to a sink)
@@ -261,6 +261,8 @@ def main(argv=None) -> int:
     info = cuda.device_info()
     n = 2000 if args.quick else 20000
     rows = []
+    with Runtime(backend="numba") as rt:     # the numba.cuda actor loop, same protocol
+        numba_rt_ns = round_trip(rt, n)
     with Runtime(backend="cuda") as rt:
         rt_ns = round_trip(rt, n)
         send_ns = host_send(rt, n * 5)
@@ -277,6 +279,9 @@ def main(argv=None) -> int:
     med, p99 = stats_us(rt_ns)
     rows.append(("actor round trip from Python (send -> reply)", f"median {med:.2f} us, p99 {p99:.2f} us",
                  "target median <= 2.5 us"))
+    nm, npct = stats_us(numba_rt_ns)
+    rows.append(("  same, numba.cuda actor loop (Runtime('numba'))", f"median {nm:.2f} us, p99 {npct:.2f} us",
+                 f"{nm / med:.2f}x the CUDA C++ actor"))
     for name, ts in base.items():
         if ts is None:
             rows.append((f"  baseline: {name}", "skipped (package absent)", ""))

@@ -1,0 +1,244 @@
+"""The numba.cuda actor loop (Runtime(backend="numba")) run in numba's CUDA simulator.
+
+The simulated kernel runs on its own Python thread over the same numpy memory the host side uses,
+so the whole protocol is exercised: batches, replies, commands, parking after ctx.fail, restart
+without relaunch, dead letters, K2K sends with backpressure. References are NumPy or hand values.
+The simulator runs one kernel at a time: one actor per test (K2K sends are checked with a host-made
+inbox). Sizes are small: one Python thread per CUDA thread (8 per block here).
+"""
+import os
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.sim
+
+if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
+    pytest.skip("run through tests/test_sim.py (needs NUMBA_ENABLE_CUDASIM=1 at import)", allow_module_level=True)
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "runtime"))
+
+import ring_kernels as rk  # noqa: E402
+from ringkernel_codegen import f64, i64, message, ring_kernel  # noqa: E402
+from ringkernel_runtime import KernelState, LaunchOptions, OneForOne, Runtime  # noqa: E402
+from ringkernel_runtime import actor_abi as abi  # noqa: E402
+from ringkernel_runtime.backends import numba_actor  # noqa: E402
+from ringkernel_runtime.errors import LaunchError  # noqa: E402
+from ringkernel_runtime.layout import CB  # noqa: E402
+from ringkernel_runtime.lifecycle import CMD_ACTIVATE, CMD_TERMINATE, EXIT_FAILED, EXIT_TERMINATED  # noqa: E402
+
+TIMEOUT = 20.0
+
+
+@message
+class Job:
+    seq: i64
+    value: f64
+
+
+@ring_kernel(input=Job, output=Job, parallel=True)
+def square(ctx, msg: Job) -> Job:
+    if msg.value < 0.0:
+        ctx.fail(7)
+    return Job(seq=msg.seq, value=msg.value * msg.value)
+
+
+@pytest.fixture
+def rt():
+    with Runtime(backend="numba") as runtime:
+        assert runtime.backend == "numba"
+        yield runtime
+
+
+def items(lo, hi, value=1.0):
+    b = rk.Item.zeros(hi - lo)
+    b["seq"] = np.arange(lo, hi)
+    b["value"] = value
+    return b
+
+
+def test_adder_round_trip_and_batch_match_numpy(rt):
+    k = rt.launch(rk.adder, LaunchOptions(queue_capacity=64))
+    k.send(rk.Add(a=1.5, b=2.25))
+    assert k.receive(timeout=TIMEOUT).value == 3.75
+    batch = rk.Add.zeros(40)
+    rng = np.random.default_rng(3)
+    batch["a"] = rng.standard_normal(40).astype(np.float32)
+    batch["b"] = rng.standard_normal(40).astype(np.float32)
+    k.send_many(batch, timeout=TIMEOUT)
+    out = k.receive_many(40, timeout=TIMEOUT)
+    np.testing.assert_array_equal(out["value"], batch["a"] + batch["b"])
+    assert k.stats.messages_in == 41 and k.stats.messages_out == 41
+
+
+def test_state_persists_from_launch_options_and_is_written_back(rt):
+    k = rt.launch(rk.accumulate, LaunchOptions(queue_capacity=64, state=rk.Totals(count=10, total=100.0)))
+    values = np.arange(1, 31, dtype=np.float64)
+    batch = items(0, 30)
+    batch["value"] = values
+    k.send_many(batch, timeout=TIMEOUT)
+    out = k.receive_many(30, timeout=TIMEOUT)
+    np.testing.assert_array_equal(out["seq"], np.arange(30))
+    np.testing.assert_allclose(out["value"], 100.0 + np.cumsum(values))
+    st = k.read_state()
+    assert st.count == 40 and st.total == pytest.approx(100.0 + values.sum())
+
+
+def test_replies_carry_correlation_ids_and_a_monotonic_hlc(rt):
+    k = rt.launch(rk.stamp, LaunchOptions(queue_capacity=64))
+    ids = [k.send(rk.Item(seq=i, value=0.0)) for i in range(12)]
+    out, hdr = k.receive_many(12, timeout=TIMEOUT, headers=True)
+    assert list(out["seq"]) == list(range(12))
+    assert list(hdr["correlation_id"]) == ids
+    stamps = list(zip(hdr["hlc_physical"].tolist(), hdr["hlc_logical"].tolist()))
+    assert stamps == sorted(stamps) and len(set(stamps)) == 12          # strictly increasing (l, c)
+    assert all(out["actor"] == k.actor_id)
+    assert all(out["now"] > 0)
+
+
+def test_fail_dead_letters_the_message_and_restart_resets_state_without_relaunch(rt):
+    k = rt.spawn(rk.accumulate, name="acc", restart=OneForOne(max_restarts=3, window=60.0),
+                 options=LaunchOptions(queue_capacity=64))
+    launches = []
+    original = k.actor._launch
+    k.actor._launch = lambda active: (launches.append(active), original(active))[1]
+    batch = items(0, 10)
+    batch["value"][4] = -1.0
+    k.send_many(batch, timeout=TIMEOUT)
+    out = k.receive_many(9, timeout=TIMEOUT)
+    assert list(out["seq"]) == [0, 1, 2, 3, 5, 6, 7, 8, 9]
+    np.testing.assert_allclose(out["value"], [1, 2, 3, 4, 1, 2, 3, 4, 5])   # state reset after restart
+    assert k.restart_count == 1 and len(rt.dead_letters) == 1
+    dead = rt.dead_letters[0]
+    assert dead.reason == "failed" and dead.message.seq == 4 and dead.code == 42
+    assert launches == []                     # the parked block resumed: no second launch
+
+
+def test_parallel_handler_failure_keeps_order_and_dead_letters_one(rt):
+    k = rt.spawn(square, name="sq", restart=OneForOne(max_restarts=3, window=60.0),
+                 options=LaunchOptions(queue_capacity=64))
+    batch = Job.zeros(20)
+    batch["seq"] = np.arange(20)
+    batch["value"] = np.arange(20, dtype=np.float64)
+    batch["value"][10] = -1.0
+    k.send_many(batch, timeout=TIMEOUT)
+    out = k.receive_many(19, timeout=TIMEOUT)
+    keep = np.arange(20) != 10
+    np.testing.assert_array_equal(out["seq"], np.arange(20)[keep])
+    np.testing.assert_array_equal(out["value"], (np.arange(20, dtype=np.float64) ** 2)[keep])
+    assert [d.message.seq for d in rt.dead_letters] == [10]
+
+
+def test_deactivate_holds_messages_until_activate(rt):
+    k = rt.launch(rk.adder, LaunchOptions(queue_capacity=64))
+    k.deactivate(timeout=TIMEOUT)
+    assert k.state == KernelState.DRAINING
+    k.send(rk.Add(a=1.0, b=1.0))
+    assert len(k.receive_many(1, timeout=0.3)) == 0
+    k.activate(timeout=TIMEOUT)
+    assert k.receive(timeout=TIMEOUT).value == 2.0
+
+
+def test_messages_without_a_reply_are_counted_not_answered(rt):
+    k = rt.launch(rk.evens_only, LaunchOptions(queue_capacity=64))
+    k.send_many(items(0, 20), timeout=TIMEOUT)
+    out = k.receive_many(10, timeout=TIMEOUT)
+    assert list(out["seq"]) == list(range(0, 20, 2))
+    deadline = time.monotonic() + TIMEOUT
+    while k.stats.messages_in < 20 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert k.stats.messages_in == 20 and k.stats.messages_out == 10
+
+
+def test_terminate_accounts_for_every_message(rt):
+    k = rt.launch(rk.accumulate, LaunchOptions(queue_capacity=256))
+    n = 200
+    k.send_many(items(0, n), timeout=TIMEOUT)
+    assert k.terminate(timeout=TIMEOUT)
+    replies = k.actor.out.depth()
+    dead = sum(1 for d in rt.dead_letters if d.reason == "terminated")
+    assert replies + dead == n and k.state == KernelState.TERMINATED
+
+
+def test_a_second_simulated_kernel_is_refused_clearly(rt):
+    rt.launch(rk.adder, LaunchOptions(queue_capacity=64))
+    with pytest.raises(LaunchError, match="one kernel at a time"):
+        rt.launch(rk.adder, LaunchOptions(queue_capacity=64))
+
+
+# -- K2K sends from the numba handler, into an inbox the host made ---------------------------------
+def _double_actor(inbox_capacity, peer_timeout_ns):
+    """`double` as a bare NumbaActor whose peer is a numba-memory inbox read by the host."""
+    from ringkernel_runtime.backends.cuda_actor import MappedQueue
+    mem = numba_actor.NumbaMemory()
+    inbox = MappedQueue(rk.Item.dtype, inbox_capacity, rk.Item.type_id, mem)
+    lock_owner, _ = mem.device_zeros(128)
+    numba_actor._inboxes[numba_actor._address(inbox.hdr)] = (mem.arg(inbox.hdr), mem.arg(inbox.meta),
+                                                             mem.arg(inbox.payload), lock_owner)
+    state = np.zeros(1, abi.NO_STATE_DTYPE)
+    actor = numba_actor.NumbaActor(rk.double, 5, 64, state, 1000, peer_timeout_ns, 16)
+    actor.peers = ((inbox.hdr, inbox.meta, inbox.payload, np.zeros(1, inbox.dtype)),)
+    actor.compile()
+    return actor, inbox
+
+
+def _run(actor):
+    result = {}
+    t = threading.Thread(target=lambda: result.setdefault("exit", actor.run_loop(True)), daemon=True)
+    t.start()
+    return t, result
+
+
+def test_k2k_send_fills_the_peer_inbox_in_order_with_headers():
+    actor, inbox = _double_actor(64, 10**9)
+    t, result = _run(actor)
+    try:
+        assert actor.host_lane.push_many(items(0, 12, 1.5), 100, 0, 0) == 12
+        deadline = time.monotonic() + TIMEOUT
+        while inbox.depth() < 12 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        recs, hdrs = inbox.pop_many(64)
+        assert list(recs["seq"]) == list(range(12))
+        np.testing.assert_array_equal(recs["value"], np.full(12, 3.0))
+        assert list(hdrs["correlation_id"]) == list(range(100, 112))     # the message's correlation id
+        assert all(hdrs["source"] == 5) and all(hdrs["type_id"] == rk.Item.type_id)
+    finally:
+        seq = actor.post(CMD_TERMINATE)
+        t.join(TIMEOUT)
+        assert actor.wait_stopped(TIMEOUT)                  # the block returned: the simulator is free
+    assert actor.acked(seq) and result["exit"] == EXIT_TERMINATED
+
+
+def test_k2k_full_inbox_backpressure_then_fails_after_the_peer_timeout():
+    actor, inbox = _double_actor(4, 200_000_000)            # 4 slots, 0.2 s peer timeout
+    t, result = _run(actor)
+    try:
+        actor.host_lane.push_many(items(0, 6), 0, 0, 0)
+        t.join(TIMEOUT)                                        # the 5th send gives up: the loop parks
+        deadline = time.monotonic() + TIMEOUT
+        while "exit" not in result and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert result["exit"] == EXIT_FAILED
+        assert inbox.depth() == 4 and list(inbox.pop_many(8)[0]["seq"]) == [0, 1, 2, 3]
+        assert actor.ctx[abi.CTX_FAIL_CODE] == abi.FAIL_PEER_FULL and actor.ctx[abi.CTX_FAIL_PEER] == 0
+        assert actor.fail_lane() is actor.host_lane
+        rec, _hdr = actor.host_lane.pop_one()                # the failed message stayed at the head
+        assert rec["seq"][0] == 4
+        # resume: the parked block continues with message 5 (the inbox has room again)
+        actor.ctrl[CB["exit_reason"]] = 0
+        seq = actor.post(CMD_ACTIVATE)
+        deadline = time.monotonic() + TIMEOUT
+        while inbox.depth() < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert actor.acked(seq) and list(inbox.pop_many(8)[0]["seq"]) == [5]
+        seq = actor.post(CMD_TERMINATE)
+        deadline = time.monotonic() + TIMEOUT
+        while not actor.acked(seq) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert actor.acked(seq)
+    finally:
+        actor.post(CMD_TERMINATE)
+        assert actor.wait_stopped(TIMEOUT)
