@@ -3,9 +3,11 @@
 `make_actor(...)` returns a `CudaActor` with CpuActor's interface (runtime.py / handle.py drive
 both the same way), so supervision, dead letters and the watchdog are shared code:
 
-    host_lane, k2k_lane, out   queues.Queue subclasses whose header / slot headers / payloads live
+    host_lane, out             queues.Queue subclasses whose header / slot headers / payloads live
                                in mapped pinned memory (same layouts as the CPU backend; the host
                                side is the same numpy code, the kernel gets device pointers)
+    k2k_lane                   the K2K inbox, in device memory (DeviceQueue): GPU actors send to
+                               it without the host; the host copies it only to dead-letter leftovers
     ctrl, ctx, state           mapped too: commands go in, failures and counters come out
     run_loop(active)           first call launches the kernel (templates/ring_actor.cu.j2) on the
                                actor's own non-blocking stream; later calls resume a parked block
@@ -25,8 +27,8 @@ Protocol with the block (thread 0 leads; memory ordering in templates/ring_runti
 
 Every host wait is bounded: run_loop polls exit_reason with short sleeps and checks the stream
 (a faulted or finished kernel raises instead of waiting forever); commands use handle.py's timeouts.
-K2K inboxes are mapped (host-visible so pending messages can be dead-lettered on terminate); the
-producer lock for GPU senders is a word in device memory, never taken by the host.
+K2K inboxes and their producer locks live in device memory; the host never takes the lock and
+touches an inbox only while its consumer is parked or stopped (DeviceQueue).
 """
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ from .. import actor_abi as abi
 from ..errors import LaunchError
 from ..layout import CB, CB_WORDS, Field, Layout
 from ..lifecycle import EXIT_FAILED, KernelState
+from ..layout import QH_HEAD
 from ..queues import _WEAK_ORDER, Queue
 
 _F = lambda name, doc="": Field(name, "u8", doc=doc)  # noqa: E731
@@ -89,9 +92,22 @@ class Memory:
 
     def device_zeros(self, nbytes: int):
         """(owner, device pointer) of zeroed device memory (the K2K producer lock)."""
+        return self.device_copy(np.zeros(max(nbytes // 8, 1), dtype=np.uint64))
+
+    def device_copy(self, host: np.ndarray):
+        """(owner, device pointer) of device memory initialised from `host`."""
         from .cuda import DeviceArray
-        arr = DeviceArray.from_host(np.zeros(max(nbytes // 8, 1), dtype=np.uint64))
+        arr = DeviceArray.from_host(host)
         return arr, arr.ptr
+
+    def copy_to_host(self, owner, host: np.ndarray) -> None:
+        owner.copy_to_host(host)
+
+    def write_word(self, owner, index: int, value: int) -> None:
+        """Store one 64-bit word (a position the host owns) without touching its neighbours."""
+        from .cuda_driver import _driver, check
+        word = np.array([value], dtype=np.uint64)
+        check(_driver().cuMemcpyHtoD(owner.ptr + 8 * index, word.ctypes.data, 8), "cuMemcpyHtoD")
 
 
 class MappedQueue(Queue):
@@ -108,7 +124,61 @@ class MappedQueue(Queue):
         self.pointers = tuple(memory.device_pointer(a) for a in (self.hdr, self.meta, self.payload))
 
 
-_locks: dict[int, int] = {}        # host address of a K2K inbox header -> its device lock pointer
+class DeviceQueue(Queue):
+    """A K2K inbox in device memory (DESIGN.md §6): GPU blocks produce into it (rk_send_peer) and
+    its actor's block consumes it, without the host.
+
+    The host reads it only to dead-letter what is left, while its consumer is parked (a failed
+    message) or stopped (terminate): it copies the header, slot headers and payloads into the host
+    arrays `hdr`, `meta`, `payload` (shadows), pops there, and writes back the head word alone
+    (producers own the tail and may still be publishing beyond the copied tail).
+    """
+
+    def __init__(self, dtype, capacity: int, type_id: int, memory: Memory):
+        super().__init__(dtype, capacity, type_id)
+        self.memory = memory
+        self._device = [memory.device_copy(a) for a in (self.hdr, self.meta, self.payload)]
+        self.pointers = tuple(ptr for _, ptr in self._device)
+        self.owners = tuple(owner for owner, _ in self._device)
+
+    def _pull(self, slots: bool = True) -> None:
+        for (owner, _), host in zip(self._device if slots else self._device[:1], (self.hdr, self.meta, self.payload)):
+            self.memory.copy_to_host(owner, host)
+
+    def _push_head(self) -> None:
+        self.memory.write_word(self.owners[0], QH_HEAD, int(self.hdr[QH_HEAD]))
+
+    def depth(self) -> int:
+        self._pull(slots=False)
+        return super().depth()
+
+    def free(self) -> int:
+        self._pull(slots=False)
+        return super().free()
+
+    def pop_one(self):
+        self._pull()
+        popped = super().pop_one()
+        if popped is not None:
+            self._push_head()
+        return popped
+
+    def pop_many(self, max_count: int):
+        self._pull()
+        out = super().pop_many(max_count)
+        if len(out[0]):
+            self._push_head()
+        return out
+
+    def push_one(self, *args, **kwargs):
+        raise LaunchError("a K2K inbox in device memory takes messages from GPU actors only; "
+                          "send from the host with handle.send")
+
+    push_many = push_one
+
+
+# host address of a K2K inbox's header (its host shadow) -> device pointers (hdr, meta, payload, lock)
+_locks: dict[int, tuple[int, int, int, int]] = {}
 _locks_guard = threading.Lock()
 
 
@@ -124,7 +194,7 @@ class CudaActor:
         mem = self.memory
         inp, out = kernel.input_type, kernel.output_type
         self.host_lane = MappedQueue(inp.dtype, capacity, inp.type_id, mem)
-        self.k2k_lane = MappedQueue(inp.dtype, capacity, inp.type_id, mem)
+        self.k2k_lane = DeviceQueue(inp.dtype, capacity, inp.type_id, mem)
         self.has_output = out is not None
         self.out = MappedQueue(out.dtype if out else abi.NO_OUTPUT_DTYPE, capacity if out else 2,
                                out.type_id if out else 0, mem)
@@ -143,7 +213,7 @@ class CudaActor:
         self.desc = mem.host_array(1, ACTOR_DESC.dtype)
         self._lock_owner, self.k2k_lock = mem.device_zeros(128)
         with _locks_guard:
-            _locks[self.k2k_lane.hdr.ctypes.data] = self.k2k_lock
+            _locks[self.k2k_lane.hdr.ctypes.data] = (*self.k2k_lane.pointers, self.k2k_lock)
         self.batch, self.spin_ns = batch, spin_ns
         self.peers: tuple = ()
         self._peer_table = None
@@ -205,12 +275,12 @@ class CudaActor:
             d[f"{prefix}_hdr"], d[f"{prefix}_meta"], d[f"{prefix}_payload"] = q.pointers
         d["state"] = mem.device_pointer(self.state)
         table = mem.host_array(max(len(self.peers), 1), PEER_LANE.dtype)
-        for k, (hdr, meta, payload, _scratch) in enumerate(self.peers):
+        for k, (hdr, _meta, _payload, _scratch) in enumerate(self.peers):
             with _locks_guard:
-                lock = _locks.get(hdr.ctypes.data)
-            if lock is None:
+                inbox = _locks.get(hdr.ctypes.data)
+            if inbox is None:
                 raise LaunchError("a peer of a cuda actor must be a cuda actor of the same runtime")
-            table[k] = (mem.device_pointer(hdr), mem.device_pointer(meta), mem.device_pointer(payload), lock)
+            table[k] = inbox
         self._peer_table = table
         d["peers"], d["n_peers"] = mem.device_pointer(table), len(self.peers)
         d["batch"], d["spin_ns"] = self.batch, self.spin_ns

@@ -8,9 +8,10 @@ dispatcher with the mapped arrays as arguments:
 
     rk_actor_<name>[1, threads, stream](ctrl, mctx, host lane (hdr, meta, payload),
         K2K inbox (hdr, meta, payload), reply lane (hdr, meta, payload), state, batch,
-        per peer: inbox hdr, meta, payload and its producer lock (device memory))
+        per peer: inbox hdr, meta, payload and its producer lock)
 
-Arrays come from numba.cuda.mapped_array (numba keeps the record dtypes), the stream is a
+Mapped arrays come from numba.cuda.mapped_array (numba keeps the record dtypes); K2K inboxes and
+their locks are numba device arrays (cuda_actor.DeviceQueue copies them for the host). The stream is a
 non-blocking cuda-python stream wrapped with numba.cuda.external_stream, so a resident actor
 never blocks work on the legacy default stream. Ordered accesses go through the linked CUDA C++
 helpers of templates/numba_actor_ops.cu (numba_ops.py).
@@ -82,10 +83,19 @@ class NumbaMemory(Memory):
         arr = self.arg(array)
         return _address(array) if SIMULATOR else int(arr.device_ctypes_pointer.value)
 
-    def device_zeros(self, nbytes: int):
+    def device_copy(self, host: np.ndarray):
         from numba import cuda
-        arr = cuda.to_device(np.zeros(max(nbytes // 8, 1), dtype=np.uint64))
-        return arr, arr
+        arr = cuda.to_device(host)
+        return arr, (_address(arr._ary) if SIMULATOR else int(arr.device_ctypes_pointer.value))
+
+    def copy_to_host(self, owner, host: np.ndarray) -> None:
+        if SIMULATOR:
+            host[...] = owner._ary
+        else:
+            owner.copy_to_host(host)
+
+    def write_word(self, owner, index: int, value: int) -> None:
+        owner[index] = np.uint64(value)
 
 
 class _SimStream:
@@ -131,10 +141,8 @@ class NumbaActor(CudaActor):
         super().__init__(kernel, actor_id, capacity, initial_state, spin_ns, peer_timeout_ns, batch,
                          node_id, memory=NumbaMemory())
         self.requested_threads = threads
-        lane = self.k2k_lane
         with _inboxes_guard:
-            _inboxes[_address(lane.hdr)] = (*(self.memory.arg(a) for a in (lane.hdr, lane.meta, lane.payload)),
-                                            self._lock_owner)
+            _inboxes[_address(self.k2k_lane.hdr)] = (*self.k2k_lane.owners, self._lock_owner)
 
     def compile(self) -> None:
         """Generate and load the numba module; on a GPU, compile and link it now."""
@@ -153,8 +161,9 @@ class NumbaActor(CudaActor):
     def kernel_args(self) -> list:
         arg = self.memory.arg
         args = [arg(self.ctrl), arg(self.ctx)]
-        for q in (self.host_lane, self.k2k_lane, self.out):
-            args += [arg(q.hdr), arg(q.meta), arg(q.payload)]
+        args += [arg(self.host_lane.hdr), arg(self.host_lane.meta), arg(self.host_lane.payload)]
+        args += list(self.k2k_lane.owners)                     # device memory (DeviceQueue)
+        args += [arg(self.out.hdr), arg(self.out.meta), arg(self.out.payload)]
         args += [arg(self.state), np.int64(self.batch)]
         for hdr, _meta, _payload, _scratch in self.peers:
             with _inboxes_guard:

@@ -215,10 +215,16 @@ class FakeMemory(cuda_actor.Memory):
     def device_pointer(self, array):
         return array.ctypes.data
 
-    def device_zeros(self, nbytes):
-        a = np.zeros(nbytes // 8, np.uint64)
+    def device_copy(self, host):
+        a = host.copy()
         self.owners.append(a)
         return a, a.ctypes.data
+
+    def copy_to_host(self, owner, host):
+        host[...] = owner
+
+    def write_word(self, owner, index, value):
+        owner.view(np.uint64)[index] = value
 
 
 def _actor(kernel=rk.accumulate, **kw):
@@ -235,7 +241,8 @@ def test_descriptor_points_at_the_queues_state_and_peer_inboxes():
     assert d["host_hdr"] == src.host_lane.hdr.ctypes.data and d["ctrl"] == src.ctrl.ctypes.data
     assert d["n_peers"] == 1 and d["batch"] == 32
     peer = np.ctypeslib.as_array((ctypes.c_uint64 * 4).from_address(int(d["peers"])))
-    assert list(peer) == [q.hdr.ctypes.data, q.meta.ctypes.data, q.payload.ctypes.data, sink.k2k_lock]
+    assert list(peer) == [*q.pointers, sink.k2k_lock]
+    assert q.pointers[0] != q.hdr.ctypes.data          # the inbox lives in (fake) device memory
 
 
 def test_resume_clears_exit_reason_and_posts_the_activity_then_waits():
@@ -273,3 +280,33 @@ def test_hand_written_handlers_are_refused_with_advice():
     from ringkernel_runtime.errors import LaunchError
     with pytest.raises(LaunchError, match="backend='cpu'"):
         _actor(njit_adder)
+
+
+def test_device_inbox_is_read_by_copies_and_only_its_head_is_written_back():
+    from ringkernel_runtime.errors import LaunchError
+    from ringkernel_runtime.layout import QH_HEAD, QH_TAIL
+    from ringkernel_runtime.queues import Queue
+    mem = FakeMemory()
+    q = cuda_actor.DeviceQueue(rk.Item.dtype, 8, rk.Item.type_id, mem)
+    gpu = Queue(rk.Item.dtype, 8, rk.Item.type_id)            # a GPU sender's view: the device arrays
+    gpu.hdr, gpu.meta, gpu.payload = q.owners
+    gpu.meta_words = gpu.meta.view(np.uint64).reshape(8, 4)
+    assert gpu.push_many(items(0, 5), 100, 0, 0) == 5
+    assert q.depth() == 5
+    rec, (corr, _phys, _log) = q.pop_one()
+    assert rec["seq"][0] == 0 and corr == 100 and gpu.hdr[QH_HEAD] == 1
+
+    real = mem.write_word
+
+    def racing(owner, index, value):                           # a sender publishes between copy and write
+        gpu.push_many(items(5, 7), 105, 0, 0)
+        real(owner, index, value)
+
+    mem.write_word = racing
+    recs, _meta = q.pop_many(8)
+    mem.write_word = real
+    assert list(recs["seq"]) == [1, 2, 3, 4]
+    assert gpu.hdr[QH_TAIL] == 7 and gpu.hdr[QH_HEAD] == 5     # the producer's tail survives
+    assert q.depth() == 2 and list(q.pop_many(8)[0]["seq"]) == [5, 6]
+    with pytest.raises(LaunchError, match="GPU actors only"):
+        q.push_one(items(0, 1)[0], 1, 0, 0)

@@ -169,15 +169,42 @@ def test_a_second_simulated_kernel_is_refused_clearly(rt):
         rt.launch(rk.adder, LaunchOptions(queue_capacity=64))
 
 
+def _gpu_sender(inbox):
+    """What a GPU peer writes: a Queue over the inbox's device arrays (the simulator's "device")."""
+    from ringkernel_runtime.queues import Queue
+    g = Queue(inbox.dtype, inbox.capacity, inbox.type_id)
+    g.hdr, g.meta, g.payload = (a._ary for a in inbox.owners)
+    g.meta_words = g.meta.view(np.uint64).reshape(inbox.capacity, 4)
+    return g
+
+
+def test_k2k_inbox_in_device_memory_failure_is_dead_lettered_and_leftovers_on_terminate(rt):
+    k = rt.spawn(rk.accumulate, name="acc", restart=OneForOne(max_restarts=3, window=60.0),
+                 options=LaunchOptions(queue_capacity=64))
+    sender = _gpu_sender(k.actor.k2k_lane)
+    batch = items(0, 6)
+    batch["value"][2] = -1.0
+    assert sender.push_many(batch, 500, 0, 0, source=9) == 6
+    out = k.receive_many(5, timeout=TIMEOUT)
+    assert list(out["seq"]) == [0, 1, 3, 4, 5]
+    dead = rt.dead_letters[0]
+    assert dead.reason == "failed" and dead.message.seq == 2 and dead.correlation_id == 502
+    k.deactivate(timeout=TIMEOUT)                       # hold the next ones in the inbox
+    assert sender.push_many(items(10, 13), 600, 0, 0) == 3
+    assert k.actor.k2k_lane.depth() == 3
+    assert k.terminate(timeout=TIMEOUT)
+    left = sorted(d.message.seq for d in rt.dead_letters if d.reason == "terminated")
+    assert left == [10, 11, 12] and k.actor.k2k_lane.depth() == 0
+
+
 # -- K2K sends from the numba handler, into an inbox the host made ---------------------------------
 def _double_actor(inbox_capacity, peer_timeout_ns):
-    """`double` as a bare NumbaActor whose peer is a numba-memory inbox read by the host."""
-    from ringkernel_runtime.backends.cuda_actor import MappedQueue
+    """`double` as a bare NumbaActor whose peer is a device-memory inbox the host reads by copies."""
+    from ringkernel_runtime.backends.cuda_actor import DeviceQueue
     mem = numba_actor.NumbaMemory()
-    inbox = MappedQueue(rk.Item.dtype, inbox_capacity, rk.Item.type_id, mem)
+    inbox = DeviceQueue(rk.Item.dtype, inbox_capacity, rk.Item.type_id, mem)
     lock_owner, _ = mem.device_zeros(128)
-    numba_actor._inboxes[numba_actor._address(inbox.hdr)] = (mem.arg(inbox.hdr), mem.arg(inbox.meta),
-                                                             mem.arg(inbox.payload), lock_owner)
+    numba_actor._inboxes[numba_actor._address(inbox.hdr)] = (*inbox.owners, lock_owner)
     state = np.zeros(1, abi.NO_STATE_DTYPE)
     actor = numba_actor.NumbaActor(rk.double, 5, 64, state, 1000, peer_timeout_ns, 16)
     actor.peers = ((inbox.hdr, inbox.meta, inbox.payload, np.zeros(1, inbox.dtype)),)
