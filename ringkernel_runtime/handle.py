@@ -20,7 +20,7 @@ from .deadletter import DeadLetter
 from .errors import (ActorTerminatedError, CommandTimeout, LifecycleError, MessageTypeError,
                      QueueFullError, ReceiveTimeout, RingKernelError)
 from .layout import CB
-from .lifecycle import (CMD_ACTIVATE, CMD_DEACTIVATE, CMD_RESTART, CMD_TERMINATE, EXIT_FAILED,
+from .lifecycle import (CMD_ACTIVATE, CMD_DEACTIVATE, CMD_NONE, CMD_RESTART, CMD_TERMINATE, EXIT_FAILED,
                         EXIT_RESTART, EXIT_TERMINATED, KernelState, Lifecycle)
 from .queues import wait_until
 
@@ -132,15 +132,28 @@ class KernelHandle:
             if self._stalled or self.state not in (S.ACTIVE, S.DRAINING):
                 return
             self._stalled = True
+            detail = self.stall_report()
             self.actor.ctx[abi.CTX_ABORT] = 1
             self.actor.post(CMD_TERMINATE)     # if the handler ever returns, the loop exits
-            detail = (f"stalled: no heartbeat for {self.options.stall_timeout}s while handling "
-                      f"correlation id {int(self.actor.ctrl[CB['last_correlation']])}, "
-                      f"{int(self.actor.ctrl[CB['messages_in']])} messages done")
             self.lifecycle.try_to(S.FAILED, detail)
             self.runtime.supervisor.record("stalled", self, detail)
             self.runtime.supervisor.on_failure(self, "stalled")
             self.runtime.supervisor._escalate(self, "stalled")
+
+    def stall_report(self) -> str:
+        """Where the actor's loop (a GPU block, or the CPU thread) was, from its control block."""
+        c = self.actor.ctrl
+        try:
+            state = KernelState(int(c[CB["state"]])).name
+        except ValueError:
+            state = f"unknown ({int(c[CB['state']])})"
+        cmd = int(c[CB["command"]])
+        names = {CMD_NONE: "none", CMD_ACTIVATE: "activate", CMD_DEACTIVATE: "deactivate",
+                 CMD_TERMINATE: "terminate", CMD_RESTART: "restart"}
+        return (f"stalled: no heartbeat for {self.options.stall_timeout}s; last reported state {state}, "
+                f"handling correlation id {int(c[CB['last_correlation']])} after "
+                f"{int(c[CB['messages_in']])} messages in / {int(c[CB['messages_out']])} out; last command "
+                f"{names.get(cmd, cmd)} (seq {int(c[CB['command_seq']])}, acknowledged {int(c[CB['command_ack']])})")
 
     def _command(self, cmd: int, timeout: float) -> None:
         if self._thread is None or not self._thread.is_alive():

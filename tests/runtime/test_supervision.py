@@ -125,7 +125,10 @@ def test_unknown_or_missing_peer_names_are_errors(rt):
 
 def test_watchdog_fails_a_stalled_actor(rt):
     k = rt.spawn(sleeper, name="slow", options=LaunchOptions(stall_timeout=0.2))
-    k.send(Seq(seq=int(0.8e9)))                      # handler busy for 0.8 s
+    k.send(Seq(seq=1))
+    assert k.receive(timeout=2.0).seq == 1
+    corr = k.send(Seq(seq=int(0.8e9)))               # handler busy for 0.8 s
     assert wait_until(lambda: k.state == KernelState.FAILED, 2.0)
-    assert any(e.kind == "stalled" for e in rt.supervisor.events)
+    report = next(e.detail for e in rt.supervisor.events if e.kind == "stalled")
+    assert "last reported state ACTIVE" in report and f"handling correlation id {corr} after 1 messages in" in report
     assert k.terminate(timeout=3.0)                  # the loop exits once the handler returns
