@@ -28,6 +28,7 @@ from .errors import (BackendUnavailableError, CompileError, LaunchError, Message
                      UnknownPeerError)
 from .handle import KernelHandle
 from .hlc import HLC
+from .layout import CB
 from .lifecycle import KernelState
 from .registry import Registry
 from .supervisor import RestartPolicy, Supervisor, Temporary
@@ -85,6 +86,7 @@ class Runtime:
         self.dead_letters = DeadLetterQueue(dead_letter_max)
         self._handles: list[KernelHandle] = []
         self._ids = itertools.count(1)
+        self._pool_ids = itertools.count(1)
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._watchdog = threading.Thread(target=self._watch, args=(watchdog_interval,),
@@ -118,7 +120,37 @@ class Runtime:
             raise LaunchError(f"parent must be a handle from rt.spawn/rt.launch, got {parent!r}")
         return self._start(kernel, options or LaunchOptions(), name, parent, restart or OneForOne())
 
+    def launch_pool(self, kernel, count: int, options: LaunchOptions | None = None, name: str | None = None,
+                    restart: RestartPolicy | None = None, parent: KernelHandle | None = None) -> list[KernelHandle]:
+        """Start `count` actors of one ring kernel as a pool; returns their handles.
+
+        On the cuda backend the pool is ONE launch of `count` resident blocks (block i runs
+        member i); each member keeps its own queues and control block, so it is sent to,
+        supervised, failed, restarted (without a relaunch) and terminated on its own. On the cpu
+        backend the members are `count` actor threads, and on the numba backend `count` separate
+        launches: the same behaviour. Members are registered as "<name>/<i>"; `restart=None`
+        leaves them unsupervised (like `launch`), a policy supervises each (like `spawn`).
+        """
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise LaunchError(f"launch_pool needs count >= 1 actors, got {count!r}")
+        if parent is not None and not isinstance(parent, KernelHandle):
+            raise LaunchError(f"parent must be a handle from rt.spawn/rt.launch, got {parent!r}")
+        options = options or LaunchOptions()
+        base = name or f"{getattr(kernel, 'name', 'pool')}-pool{next(self._pool_ids)}"
+        policy = restart or Temporary()
+        actors = [self._make(kernel, options) for _ in range(count)]
+        make_pool = getattr(self._cuda, "make_pool", None)
+        if make_pool is not None:
+            make_pool(actors)
+        return [self._register(kernel, a, options, f"{base}/{i}", parent, policy) for i, a in enumerate(actors)]
+
     def _start(self, kernel, options, name, parent, policy) -> KernelHandle:
+        actor = self._make(kernel, options)
+        return self._register(kernel, actor, options, name or f"{kernel.name}#{actor.ctrl[CB['actor_id']]}",
+                              parent, policy)
+
+    def _make(self, kernel, options):
+        """A compiled actor with its peers wired, not yet running."""
         abi.check_kernel(kernel)
         if options.overflow not in _OVERFLOW:
             raise LaunchError(f"overflow={options.overflow!r}; use one of {', '.join(_OVERFLOW)}")
@@ -126,7 +158,6 @@ class Runtime:
         if cap < 2 or cap & (cap - 1):
             raise LaunchError(f"queue_capacity={cap} must be a power of two >= 2 (e.g. 1024)")
         actor_id = next(self._ids)
-        name = name or f"{kernel.name}#{actor_id}"
         state = self._initial_state(kernel, options.state)
         args = (kernel, actor_id, cap, state, int(options.spin_us * 1e3), int(options.peer_timeout * 1e9),
                 options.batch, self.node_id)
@@ -137,6 +168,9 @@ class Runtime:
             actor = CpuActor(*args)
         actor.peers = self._wire_peers(kernel, options.peers)
         self._compile(kernel, actor)
+        return actor
+
+    def _register(self, kernel, actor, options, name, parent, policy) -> KernelHandle:
         handle = KernelHandle(self, kernel, actor, options, name, parent, policy)
         self.registry.register(name, handle)
         with self._lock:

@@ -29,7 +29,7 @@ from .cuda_driver import (  # noqa: F401  (re-exported API)
 from .cuda_launch import (  # noqa: F401
     SCALAR_CTYPES, Kernel, KernelAttributes, Module, load_module,
 )
-from .cuda_actor import CudaActor, make_actor  # noqa: F401  (Runtime(backend="cuda") actors)
+from .cuda_actor import CudaActor, make_actor, make_pool  # noqa: F401  (Runtime(backend="cuda") actors)
 from .cuda_nvrtc import (  # noqa: F401
     CacheStats, CompiledModule, cache_stats, compile_cuda, default_cache_dir, include_dirs,
     reset_cache_stats,
@@ -41,7 +41,7 @@ __all__ = [
     "default_cache_dir", "load_module", "Module", "Kernel", "DeviceArray", "MappedBuffer",
     "mapped_array", "mapped_device_pointer", "Stream", "synchronize", "get_kernel",
     "launch_source",
-    "marshal_args", "CudaDriverError", "make_actor", "CudaActor",
+    "marshal_args", "CudaDriverError", "make_actor", "make_pool", "CudaActor",
 ]
 
 _kernels: dict[tuple, Kernel] = {}

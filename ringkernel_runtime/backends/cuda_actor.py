@@ -41,7 +41,7 @@ import numpy as np
 from .. import actor_abi as abi
 from ..errors import LaunchError
 from ..layout import CB, CB_WORDS, Field, Layout
-from ..lifecycle import EXIT_FAILED, KernelState
+from ..lifecycle import EXIT_FAILED, EXIT_TERMINATED, KernelState
 from ..layout import QH_HEAD
 from ..queues import _WEAK_ORDER, Queue
 
@@ -224,6 +224,8 @@ class CudaActor:
         self.function = None
         self.stream = None
         self.launched = False
+        self.pool: CudaPool | None = None   # set when the actor is a member of a pool launch
+        self._entered = False               # run_loop called once: later calls resume the block
 
     # -- commands (same as CpuActor) ----------------------------------------------------------------
     def post(self, cmd: int) -> int:
@@ -285,21 +287,28 @@ class CudaActor:
         d["peers"], d["n_peers"] = mem.device_pointer(table), len(self.peers)
         d["batch"], d["spin_ns"] = self.batch, self.spin_ns
 
-    def _launch(self, active: bool) -> None:
+    def _new_stream(self):
         from .cuda import Stream
+        return Stream()
+
+    def _launch(self, active: bool) -> None:
+        if self.pool is not None:
+            self.pool.launch(active)
+            return
         self.fill_descriptor()
         self.ctrl[_STATE] = _ACTIVE if active else _DRAINING
         self.ctrl[_EXIT] = 0
         if self.function is None:
             self.compile()
-        self.stream = self.stream or Stream()
+        self.stream = self.stream or self._new_stream()
         self.function.launch(1, self.threads, [("ptr", self.memory.device_pointer(self.desc))],
                              stream=self.stream)
         self.launched = True
 
     def run_loop(self, active: bool, poll_s: float = 1e-3) -> int:
         """Launch (first call) or resume the parked block, then wait for its next exit reason."""
-        if not self.launched:
+        if not self._entered:
+            self._entered = True
             self._launch(active)
         else:
             from ..lifecycle import CMD_ACTIVATE, CMD_DEACTIVATE
@@ -327,14 +336,15 @@ class CudaActor:
             delay = min(delay * 2, poll_s)
 
     def wait_stopped(self, timeout: float) -> bool:
-        """After CMD_TERMINATE: True once the block has returned (its stream is idle)."""
+        """After CMD_TERMINATE: True once the block has returned (its stream is idle; in a pool,
+        where other blocks keep running, once it published EXIT_TERMINATED, its last act)."""
         if not self.launched or self.stream is None:
             return True
         deadline = time.monotonic() + timeout
         delay = 20e-6
         while True:
             try:
-                if self.stream.done():
+                if self.stream.done() or (self.pool is not None and int(self.ctrl[_EXIT]) == EXIT_TERMINATED):
                     self.launched = False
                     return True
             except Exception:  # a faulted kernel has stopped too; run_loop reported the fault
@@ -350,11 +360,62 @@ class CudaActor:
             _locks.pop(self.k2k_lane.hdr.ctypes.data, None)
 
 
+class CudaPool:
+    """Several actors of one ring kernel resident in ONE launch: block i runs member i.
+
+    The first member whose loop starts launches the whole grid (descriptors in one mapped array,
+    indexed by blockIdx.x in ring_actor.cu.j2). Afterwards every member is driven alone through
+    its own control block, exactly like a single actor: a failed member parks and is resumed by
+    the supervisor without a relaunch, a terminated member's block returns while the others run.
+    The pool's size is fixed at launch.
+    """
+
+    def __init__(self, members: list[CudaActor]):
+        if not members:
+            raise LaunchError("a pool needs at least one actor")
+        kernels = {id(m.kernel) for m in members}
+        if len(kernels) != 1:
+            raise LaunchError("every member of a pool runs the same ring kernel")
+        self.members = list(members)
+        self.descs = members[0].memory.host_array(len(members), ACTOR_DESC.dtype)
+        self.launches = 0
+        self._lock = threading.Lock()
+        for m in self.members:
+            m.pool = self
+
+    def launch(self, active: bool) -> None:
+        """Launch the grid once (idempotent): every member's descriptor, state and exit reason first."""
+        with self._lock:
+            if self.launches:
+                return
+            first = self.members[0]
+            if first.function is None:
+                first.compile()
+            for i, m in enumerate(self.members):
+                m.fill_descriptor()
+                self.descs[i] = m.desc[0]
+                m.ctrl[_STATE] = _ACTIVE if active else _DRAINING
+                m.ctrl[_EXIT] = 0
+                m.function, m.threads, m.source = first.function, first.threads, first.source
+            stream = first._new_stream()
+            first.function.launch(len(self.members), first.threads,
+                                  [("ptr", first.memory.device_pointer(self.descs))], stream=stream)
+            self.launches += 1
+            for m in self.members:
+                m.stream, m.launched = stream, True
+
+
+def make_pool(actors: list) -> CudaPool:
+    """The backend hook runtime.py calls for Runtime.launch_pool on the cuda backend."""
+    return CudaPool(actors)
+
+
 def make_actor(kernel, actor_id: int, capacity: int, initial_state: np.ndarray, spin_ns: int,
                peer_timeout_ns: int, batch: int, node_id: int = 0) -> CudaActor:
     """The backend hook runtime.py calls for Runtime(backend="cuda")."""
     return CudaActor(kernel, actor_id, capacity, initial_state, spin_ns, peer_timeout_ns, batch, node_id)
 
 
-__all__ = ["ACTOR_DESC", "PEER_LANE", "CudaActor", "MappedQueue", "Memory", "c_header", "make_actor",
+__all__ = ["ACTOR_DESC", "PEER_LANE", "CudaActor", "CudaPool", "DeviceQueue", "MappedQueue", "Memory", "c_header",
+           "make_actor", "make_pool",
            "EXIT_FAILED"]

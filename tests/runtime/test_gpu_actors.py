@@ -168,6 +168,36 @@ def test_k2k_chain_loses_and_duplicates_nothing(rt):
     np.testing.assert_allclose(out["value"][-1], 2.0 * n)
 
 
+def test_pool_members_answer_on_their_own_and_restart_alone(rt):
+    pool = rt.launch_pool(rk.accumulate, 4, LaunchOptions(queue_capacity=256), name="acc",
+                          restart=OneForOne(max_restarts=3, window=60.0))
+    assert [h.name for h in pool] == ["acc/0", "acc/1", "acc/2", "acc/3"]
+    assert sorted(h.name for h in rt.registry.lookup_pattern("acc/*")) == [h.name for h in pool]
+    for i, h in enumerate(pool):
+        batch = items(0, 5, value=float(i + 1))
+        if i == 2:
+            batch["value"][1] = -1.0                       # member 2 fails on its second message
+        h.send_many(batch, timeout=TIMEOUT)
+    for i, h in enumerate(pool):
+        out = h.receive_many(4 if i == 2 else 5, timeout=TIMEOUT)
+        want = [3.0, 3.0, 6.0, 9.0] if i == 2 else list(np.cumsum(np.full(5, i + 1.0)))
+        np.testing.assert_allclose(out["value"], want)    # member 2's state restarted from zero
+    assert [h.restart_count for h in pool] == [0, 0, 1, 0]
+    assert [d.destination for d in rt.dead_letters] == ["acc/2"]
+    if rt.backend == "cuda":
+        assert pool[0].actor.pool.launches == 1           # one launch; the restart did not relaunch
+    assert pool[1].terminate(timeout=TIMEOUT)
+    pool[3].send(rk.Item(seq=9, value=1.0))
+    assert pool[3].receive(timeout=TIMEOUT).value == pytest.approx(21.0)   # the others run on
+
+
+def test_pool_size_must_be_positive(rt):
+    from ringkernel_runtime.errors import LaunchError
+    for bad in (0, -2, 1.5, True):
+        with pytest.raises(LaunchError, match="count >= 1"):
+            rt.launch_pool(rk.adder, bad)
+
+
 # -- generated source, checked here ----------------------------------------------------------------
 @pytest.mark.parametrize("kernel", RING_KERNELS, ids=lambda k: k.name)
 def test_actor_source_compiles_with_nvrtc(kernel):
@@ -247,7 +277,7 @@ def test_descriptor_points_at_the_queues_state_and_peer_inboxes():
 
 def test_resume_clears_exit_reason_and_posts_the_activity_then_waits():
     a = _actor()
-    a.launched = True
+    a.launched = a._entered = True
     a.ctrl[CB["exit_reason"]] = EXIT_FAILED
 
     def device():
@@ -310,3 +340,43 @@ def test_device_inbox_is_read_by_copies_and_only_its_head_is_written_back():
     assert q.depth() == 2 and list(q.pop_many(8)[0]["seq"]) == [5, 6]
     with pytest.raises(LaunchError, match="GPU actors only"):
         q.push_one(items(0, 1)[0], 1, 0, 0)
+
+
+class _FakeFunction:
+    def __init__(self):
+        self.calls = []
+
+    def launch(self, grid, block, args, stream=None):
+        self.calls.append((grid, block, args, stream))
+
+
+def test_pool_is_one_launch_of_one_block_per_member_with_their_descriptors():
+    members = [_actor() for _ in range(3)]
+    fn = _FakeFunction()
+    for m in members:
+        m.function, m.threads, m.source = fn, 128, "src"
+        m._new_stream = lambda: "stream"
+    pool = cuda_actor.CudaPool(members)
+    members[0].ctrl[CB["exit_reason"]] = 2
+    pool.launch(True)
+    pool.launch(True)                                          # idempotent
+    assert len(fn.calls) == 1 and pool.launches == 1
+    grid, block, args, stream = fn.calls[0]
+    assert (grid, block, stream) == (3, 128, "stream") and args == [("ptr", pool.descs.ctypes.data)]
+    for i, m in enumerate(members):
+        assert pool.descs[i]["ctrl"] == m.ctrl.ctypes.data and pool.descs[i]["host_hdr"] == m.host_lane.hdr.ctypes.data
+        assert m.ctrl[CB["state"]] == int(KernelState.ACTIVE) and m.ctrl[CB["exit_reason"]] == 0
+        assert m.launched and m.stream == "stream"
+    # a member whose loop starts after the pool launched does not post a command: its block is fresh
+    m = members[2]
+    m.ctrl[CB["exit_reason"]] = 1
+    assert m.run_loop(True) == 1 and m.ctrl[CB["command_seq"]] == 0 and len(fn.calls) == 1
+    # terminate: a pool member has stopped once its block published EXIT_TERMINATED (others run on)
+    m.stream = type("S", (), {"done": lambda self: False})()
+    assert m.wait_stopped(0.5)
+
+
+def test_pool_members_share_one_ring_kernel():
+    from ringkernel_runtime.errors import LaunchError
+    with pytest.raises(LaunchError, match="same ring kernel"):
+        cuda_actor.CudaPool([_actor(), _actor(rk.double)])
