@@ -84,11 +84,12 @@ class RingKernel:
 
         return cuda_ring.emit_handler(copy.deepcopy(self._f), self.input_type, self.output_type, self.state_type)
 
-    def cuda_source(self) -> str:
-        """The whole resident actor kernel: runtime header, message structs, handler, actor loop."""
+    def cuda_source(self, threads: int | None = None) -> str:
+        """The whole resident actor kernel: runtime header, message structs, handler, actor loop
+        (`threads`: block size; default 256 for parallel handlers, else 128)."""
         from .emit import cuda_ring
 
-        return cuda_ring.render_actor(self)
+        return cuda_ring.render_actor(self, threads)
 
     def numba_source(self, threads: int | None = None) -> str:
         """The resident actor as a numba.cuda module: handler device function plus actor loop

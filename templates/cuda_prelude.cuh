@@ -103,6 +103,13 @@ template <typename T> __device__ __forceinline__ unsigned long long rk_to_bits(T
   union { unsigned long long bits; T value; } u; u.bits = 0; u.value = v; return u.bits;
 }
 
+#ifdef RK_HOST_EMULATION
+// Host emulation (tests only: tests/runtime/host_emu.py compiles the actor loop with g++ for the
+// CPU to exercise its protocol). Same names, C++ atomics instead of PTX; never used on a GPU.
+#define RK_ORDERED(NAME, SCOPE)                                                                    \
+  template <typename T> inline T rk_load_acquire##NAME(const T* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); } \
+  template <typename T> inline void rk_store_release##NAME(T* p, T v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+#else
 #define RK_ORDERED(NAME, SCOPE)                                                                    \
   template <typename T> __device__ __forceinline__ T rk_load_acquire##NAME(const T* p) {         \
     static_assert(sizeof(T) == 4 || sizeof(T) == 8, "ordered loads take 32- or 64-bit values");   \
@@ -118,6 +125,7 @@ template <typename T> __device__ __forceinline__ unsigned long long rk_to_bits(T
       asm volatile("st.release." SCOPE ".b32 [%0], %1;" :: "l"(p), "r"((unsigned int)rk_to_bits(v)) : "memory"); \
     } else {                                                                                     \
       asm volatile("st.release." SCOPE ".b64 [%0], %1;" :: "l"(p), "l"(rk_to_bits(v)) : "memory"); } }
+#endif
 
 RK_ORDERED(, "gpu")
 RK_ORDERED(_system, "sys")
@@ -131,6 +139,11 @@ template <typename T> __device__ __forceinline__ void rk_store_volatile(T* p, T 
 }
 
 // ---- clocks, lanes, barriers ------------------------------------------------------------------
+#ifdef RK_HOST_EMULATION
+inline unsigned long long rk_globaltimer() { return rk_emu_realtime_ns(); }
+inline unsigned int rk_lanemask_lt() { return (1u << (rk_emu_flat_tid() & 31u)) - 1u; }
+inline void rk_cluster_sync() { rk_emu_unsupported("cluster_sync"); }
+#else
 __device__ __forceinline__ unsigned long long rk_globaltimer() {
   unsigned long long t;
   asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
@@ -144,6 +157,7 @@ __device__ __forceinline__ unsigned int rk_lanemask_lt() {
 __device__ __forceinline__ void rk_cluster_sync() {
   asm volatile("barrier.cluster.arrive;\n\tbarrier.cluster.wait;" ::: "memory");
 }
+#endif
 
 // ---- bits -------------------------------------------------------------------------------------
 __device__ __forceinline__ unsigned int rk_rotl(unsigned int x, unsigned int n) { return __funnelshift_l(x, x, n); }

@@ -26,6 +26,22 @@ struct rk_peer_queues {
 
 // ---- system-scope ordering ----------------------------------------------------------------------
 // (64-bit integer words only: positions, sequence numbers, control fields.)
+#ifdef RK_HOST_EMULATION
+// Host emulation (tests only, tests/runtime/host_emu.py): the same protocol with C++ atomics.
+template <typename T> inline T rk_poll_system(const T* p) {
+  static_assert(sizeof(T) == 8, "positions and control words are 64-bit");
+  return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+inline void rk_fence_acquire_system() { __atomic_thread_fence(__ATOMIC_ACQ_REL); }
+template <typename T> inline void rk_store_system(T* p, T v) {
+  static_assert(sizeof(T) == 8, "control words are 64-bit");
+  __atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
+template <typename T> inline void rk_publish_system(T* p, T v) {
+  static_assert(sizeof(T) == 8, "positions and control words are 64-bit");
+  __atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+#else
 template <typename T> __device__ __forceinline__ T rk_poll_system(const T* p) {
   static_assert(sizeof(T) == 8, "positions and control words are 64-bit");
   unsigned long long r;
@@ -44,6 +60,7 @@ template <typename T> __device__ __forceinline__ void rk_publish_system(T* p, T 
   static_assert(sizeof(T) == 8, "positions and control words are 64-bit");
   asm volatile("st.release.sys.b64 [%0], %1;" :: "l"(p), "l"((unsigned long long)v) : "memory");
 }
+#endif
 
 // ---- HLC: same rules as ringkernel_runtime/hlc.py (hlc_tick / hlc_update) -----------------------
 __device__ __forceinline__ long long rk_now() { return (long long)rk_globaltimer(); }

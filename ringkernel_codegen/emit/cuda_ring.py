@@ -125,9 +125,10 @@ def message_structs(kernel) -> str:
 __all__ = ["emit_handler", "handler_name", "message_structs", "cname", "PEERS_TYPE"]
 
 
-def render_actor(kernel) -> str:
+def render_actor(kernel, threads: int | None = None) -> str:
     """The resident actor kernel for `kernel` (a RingKernel): templates/ring_actor.cu.j2 rendered with
-    the runtime layout header, the message structs, the handler and the names the loop needs."""
+    the runtime layout header, the message structs, the handler and the names the loop needs.
+    `threads`: the block size (default 256 for parallel handlers, else 128)."""
     import os
 
     from ringkernel_runtime import layout, lifecycle
@@ -156,5 +157,5 @@ def render_actor(kernel) -> str:
         parallel=bool(kernel.parallel), peers=peers, layout_header=layout.c_header().replace("#pragma once\n", ""),
         structs=message_structs(kernel), prelude=_text("cuda_prelude.cuh").replace("#pragma once\n", ""),
         ops=_text("cuda_ops.cuh"), ctx_words=abi.CTX_WORDS,
-        threads=256 if kernel.parallel else 128, max_peers=max(len(peers), 1), constants=constants,
+        threads=threads or (256 if kernel.parallel else 128), max_peers=max(len(peers), 1), constants=constants,
         actor_header=cuda_actor.c_header(), runtime=_text("ring_runtime.cuh").replace("#pragma once\n", ""))

@@ -1,7 +1,9 @@
 """Ring kernels as resident GPU actors: the CPU runtime's behaviour, on `cpu`, `cuda` and `numba`.
 
 The behavioural tests run one body per backend (`cuda`: the CUDA C++ actor loop; `numba`: the
-numba.cuda one; both marked gpu and skipped cleanly without a GPU; the numba loop also runs in the
+numba.cuda one; both marked gpu and skipped cleanly without a GPU; `cuda-emu`: the same CUDA C++
+actor source compiled by g++ for the host and driven by the real host runtime, host_emu.py, which
+checks the loop's protocol here but not the GPU's memory model; the numba loop also runs in the
 simulator, tests/sim/test_numba_actors.py). The generated actor source is checked here without a GPU: it compiles with NVRTC and nvcc,
 polls mapped memory only through the system-scope helpers, and is byte-identical for identical
 input. The host side of the cuda actor (descriptor, exit handshake, heartbeat) runs on fakes.
@@ -15,6 +17,7 @@ import time
 import numpy as np
 import pytest
 
+import host_emu
 import ring_kernels as rk
 from ringkernel_codegen import f64, i64, message, ring_kernel
 from ringkernel_runtime import KernelState, LaunchOptions, OneForOne, Runtime
@@ -54,9 +57,16 @@ def _gpu() -> bool:
         return False
 
 
-@pytest.fixture(params=[pytest.param("cpu", id="cpu"), pytest.param("cuda", id="cuda", marks=pytest.mark.gpu),
+@pytest.fixture(params=[pytest.param("cpu", id="cpu"), pytest.param("cuda-emu", id="cuda-emu"),
+                        pytest.param("cuda", id="cuda", marks=pytest.mark.gpu),
                         pytest.param("numba", id="numba", marks=pytest.mark.gpu)])
 def rt(request):
+    if request.param == "cuda-emu":                  # the CUDA C++ actor loop, compiled for the host
+        if host_emu.compiler() is None:
+            pytest.skip("g++ not found (the host emulation of the CUDA actor loop needs it)")
+        with host_emu.emulated_runtime() as runtime:
+            yield runtime
+        return
     if request.param != "cpu" and not _gpu():
         pytest.skip("no usable CUDA GPU (ringkernel_runtime.backends.cuda.available() is False)")
     with Runtime(backend=request.param) as runtime:
@@ -184,7 +194,7 @@ def test_pool_members_answer_on_their_own_and_restart_alone(rt):
         np.testing.assert_allclose(out["value"], want)    # member 2's state restarted from zero
     assert [h.restart_count for h in pool] == [0, 0, 1, 0]
     assert [d.destination for d in rt.dead_letters] == ["acc/2"]
-    if rt.backend == "cuda":
+    if rt.backend in ("cuda", "cuda-emu"):
         assert pool[0].actor.pool.launches == 1           # one launch; the restart did not relaunch
     assert pool[1].terminate(timeout=TIMEOUT)
     pool[3].send(rk.Item(seq=9, value=1.0))
@@ -219,7 +229,7 @@ def test_actor_source_compiles_with_nvcc(kernel, nvcc, tmp_path):
 @pytest.mark.parametrize("kernel", RING_KERNELS, ids=lambda k: k.name)
 def test_mapped_positions_and_commands_are_read_only_through_system_scope_helpers(kernel):
     src = kernel.cuda_source()
-    poll = re.search(r"rk_poll_system\(const T\* p\) \{.*?\n\}", src, re.S).group(0)
+    poll = re.search(r"__device__ __forceinline__ T rk_poll_system\(const T\* p\) \{.*?\n\}", src, re.S).group(0)
     assert "ld.relaxed.sys" in poll
     for m in re.finditer(r"->(tail|head|command_seq|command_ack|exit_reason)\b", src):
         line = src[src.rfind("\n", 0, m.start()) + 1:src.find("\n", m.end())]
