@@ -178,6 +178,42 @@ def test_k2k_chain_loses_and_duplicates_nothing(rt):
     np.testing.assert_allclose(out["value"][-1], 2.0 * n)
 
 
+def test_k2k_from_a_parallel_handler_delivers_every_message_once(rt):
+    sink = rt.launch(square, LaunchOptions(queue_capacity=4096))
+    src = rt.launch(forward, LaunchOptions(queue_capacity=4096, peers={"next": sink}))
+    batch = Job.zeros(3000)
+    batch["seq"] = np.arange(3000)
+    batch["value"] = np.arange(3000, dtype=np.float64) / 8
+    src.send_many(batch, timeout=TIMEOUT)
+    out = sink.receive_many(3000, timeout=TIMEOUT)
+    order = np.argsort(out["seq"])
+    np.testing.assert_array_equal(out["seq"][order], np.arange(3000))
+    np.testing.assert_array_equal(out["value"][order], (np.arange(3000, dtype=np.float64) / 8) ** 2)
+
+
+def test_k2k_full_inbox_blocks_then_dead_letters_as_peer_full(rt):
+    sink = rt.launch(rk.accumulate, LaunchOptions(queue_capacity=4, activate=False))
+    src = rt.launch(rk.double, LaunchOptions(queue_capacity=64, peers={"next": sink}, peer_timeout=0.3))
+    src.send_many(items(0, 6), timeout=TIMEOUT)
+    assert src.lifecycle.wait_for((KernelState.FAILED,), TIMEOUT)
+    dead = [d for d in rt.dead_letters if d.destination == src.name]
+    assert [(d.reason, d.message.seq, d.code) for d in dead] == [("peer_full:next", 4, -2)]
+    sink.activate(timeout=TIMEOUT)
+    out = sink.receive_many(4, timeout=TIMEOUT)
+    assert list(out["seq"]) == [0, 1, 2, 3]
+    np.testing.assert_allclose(out["value"], [2.0, 4.0, 6.0, 8.0])     # running totals of 2.0 each
+
+
+def test_replies_carry_correlation_ids_and_a_monotonic_hlc(rt):
+    k = rt.launch(rk.stamp, LaunchOptions(queue_capacity=256))
+    ids = [k.send(rk.Item(seq=i, value=0.0)) for i in range(100)]
+    out, hdr = k.receive_many(100, timeout=TIMEOUT, headers=True)
+    assert list(out["seq"]) == list(range(100)) and list(hdr["correlation_id"]) == ids
+    stamps = list(zip(hdr["hlc_physical"].tolist(), hdr["hlc_logical"].tolist()))
+    assert stamps == sorted(stamps) and len(set(stamps)) == 100
+    assert all(out["actor"] == k.actor_id)
+
+
 def test_pool_members_answer_on_their_own_and_restart_alone(rt):
     pool = rt.launch_pool(rk.accumulate, 4, LaunchOptions(queue_capacity=256), name="acc",
                           restart=OneForOne(max_restarts=3, window=60.0))
