@@ -61,3 +61,21 @@ def evens_only(ctx, msg: Item) -> Item:
     if msg.seq % 2 == 1:
         return
     return Item(seq=msg.seq, value=msg.value)
+
+
+@message
+class Job:
+    seq: i64
+    value: f64
+
+
+@ring_kernel(input=Job, output=Job, parallel=True)
+def square(ctx, msg: Job) -> Job:
+    if msg.value < 0.0:
+        ctx.fail(7)
+    return Job(seq=msg.seq, value=msg.value * msg.value)
+
+
+@ring_kernel(input=Job, output=None, parallel=True, peers={"next": Job})
+def forward(ctx, msg: Job):
+    ctx.send("next", Job(seq=msg.seq, value=msg.value))

@@ -19,7 +19,6 @@ import pytest
 
 import host_emu
 import ring_kernels as rk
-from ringkernel_codegen import f64, i64, message, ring_kernel
 from ringkernel_runtime import KernelState, LaunchOptions, OneForOne, Runtime
 from ringkernel_runtime.backends import cuda_actor
 from ringkernel_runtime.layout import CB
@@ -28,24 +27,7 @@ from ringkernel_runtime.lifecycle import CMD_ACTIVATE, CMD_DEACTIVATE, EXIT_FAIL
 TIMEOUT = 10.0
 
 
-@message
-class Job:
-    seq: i64
-    value: f64
-
-
-@ring_kernel(input=Job, output=Job, parallel=True)
-def square(ctx, msg: Job) -> Job:
-    if msg.value < 0.0:
-        ctx.fail(7)
-    return Job(seq=msg.seq, value=msg.value * msg.value)
-
-
-@ring_kernel(input=Job, output=None, parallel=True, peers={"next": Job})
-def forward(ctx, msg: Job):
-    ctx.send("next", Job(seq=msg.seq, value=msg.value))
-
-
+Job, square, forward = rk.Job, rk.square, rk.forward
 RING_KERNELS = [rk.adder, rk.accumulate, rk.double, rk.stamp, rk.evens_only, square, forward]
 
 

@@ -22,7 +22,7 @@ if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "runtime"))
 
 import ring_kernels as rk  # noqa: E402
-from ringkernel_codegen import f64, i64, message, ring_kernel  # noqa: E402
+from ring_kernels import Job, square  # noqa: E402
 from ringkernel_runtime import KernelState, LaunchOptions, OneForOne, Runtime  # noqa: E402
 from ringkernel_runtime import actor_abi as abi  # noqa: E402
 from ringkernel_runtime.backends import numba_actor  # noqa: E402
@@ -31,19 +31,6 @@ from ringkernel_runtime.layout import CB  # noqa: E402
 from ringkernel_runtime.lifecycle import CMD_ACTIVATE, CMD_TERMINATE, EXIT_FAILED, EXIT_TERMINATED  # noqa: E402
 
 TIMEOUT = 20.0
-
-
-@message
-class Job:
-    seq: i64
-    value: f64
-
-
-@ring_kernel(input=Job, output=Job, parallel=True)
-def square(ctx, msg: Job) -> Job:
-    if msg.value < 0.0:
-        ctx.fail(7)
-    return Job(seq=msg.seq, value=msg.value * msg.value)
 
 
 @pytest.fixture
