@@ -75,6 +75,19 @@ class RingPyOps:
     def emit_send(self, k: int, call: ir.Call, depth: int):
         raise NotImplementedError
 
+    def handler(self, decorator: str, params: list[str], prologue: tuple[str, ...] = ()) -> list[str]:
+        """The handler function: decorator, signature, typed locals, body, default NO_REPLY."""
+        f = self.f
+        self.emit(decorator, 0)
+        self.emit(f"def {f.name}({', '.join(params)}):", 0)
+        for line in prologue:
+            self.emit(line, 1)
+        self.declare_locals(1)
+        self.block(f.body, 1)
+        if not (f.body and isinstance(f.body[-1], ir.Return)):
+            self.emit("return _abi.NO_REPLY", 1)
+        return self.lines
+
 
 class RingCpuEmitter(RingPyOps, CpuEmitter):
     def emit_send(self, k, call, depth):
@@ -95,15 +108,8 @@ def emit_handler(f: ir.Function) -> str:
                               kind="ring_kernel", name=f.name)]
     for dev in device_functions(f):
         out.extend(emit_device(dev))
-    em = RingCpuEmitter(f)
-    # handlers that send reach numba's dynamic globals inside the queue helpers: not cacheable
-    em.emit(f"@njit(nogil=True, error_model='numpy', cache={not sends(f)})", 0)
-    em.emit(f"def {f.name}({', '.join(ARGS)}):", 0)
+    # handlers that send reach numba's dynamic globals inside the queue helpers: not cacheable;
     # a handler runs as one thread of one block: the launch context is trivial
-    em.emit(f"{', '.join(CTX)} = {', '.join(['0'] * 6 + ['1'] * 6)}", 1)
-    em.declare_locals(1)
-    em.block(f.body, 1)
-    if not (f.body and isinstance(f.body[-1], ir.Return)):
-        em.emit("return _abi.NO_REPLY", 1)
-    out.extend(em.lines)
+    out.extend(RingCpuEmitter(f).handler(f"@njit(nogil=True, error_model='numpy', cache={not sends(f)})", ARGS,
+                                         (f"{', '.join(CTX)} = {', '.join(['0'] * 6 + ['1'] * 6)}",)))
     return "\n".join(out) + "\n"

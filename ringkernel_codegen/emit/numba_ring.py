@@ -48,15 +48,8 @@ def _source(f: ir.Function) -> str:
 def emit_handler(f: ir.Function, n_peers: int) -> str:
     """The module header, the device functions the handler calls, and the handler itself."""
     out = [RING_HEADER.format(source=_source(f), kind="ring_kernel", name=f.name), *_devices(f)]
-    em = RingNumbaEmitter(f)
     params = ARGS + [name for k in range(n_peers) for name in peer_names(k)]
-    em.emit("@cuda.jit(device=True)", 0)
-    em.emit(f"def {f.name}({', '.join(params)}):", 0)
-    em.declare_locals(1)
-    em.block(f.body, 1)
-    if not (f.body and isinstance(f.body[-1], ir.Return)):
-        em.emit("return _abi.NO_REPLY", 1)
-    out.extend(em.lines)
+    out.extend(RingNumbaEmitter(f).handler("@cuda.jit(device=True)", params))
     return "\n".join(out) + "\n"
 
 
