@@ -105,7 +105,8 @@ class Memory:
 
     def write_word(self, owner, index: int, value: int) -> None:
         """Store one 64-bit word (a position the host owns) without touching its neighbours."""
-        from .cuda_driver import _driver, check
+        from .cuda_driver import _driver, check, require_device
+        require_device()
         word = np.array([value], dtype=np.uint64)
         check(_driver().cuMemcpyHtoD(owner.ptr + 8 * index, word.ctypes.data, 8), "cuMemcpyHtoD")
 

@@ -223,6 +223,7 @@ class Stream:
 
     def done(self) -> bool:
         """True when everything queued on the stream has finished (raises if it faulted)."""
+        require_device()                 # any thread may ask (the watchdog, a user's terminate)
         driver = _driver()
         (err,) = driver.cuStreamQuery(self.handle)
         if err == driver.CUresult.CUDA_ERROR_NOT_READY:
@@ -276,6 +277,7 @@ class DeviceArray:
 
     def copy_from_host(self, array: np.ndarray) -> None:
         array = self._check_host(np.ascontiguousarray(array, dtype=self.dtype))
+        require_device()                 # the context must be current in the calling thread
         if self.nbytes:
             check(_driver().cuMemcpyHtoD(self.ptr, _host_pointer(array), self.nbytes),
                   "cuMemcpyHtoD")
@@ -284,6 +286,7 @@ class DeviceArray:
         if out is None:
             out = np.empty(self.shape, self.dtype)
         self._check_host(out)
+        require_device()
         if self.nbytes:
             check(_driver().cuMemcpyDtoH(_host_pointer(out), self.ptr, self.nbytes),
                   "cuMemcpyDtoH", KernelRuntimeError)
