@@ -54,6 +54,8 @@ class KernelHandle:
         self._life_lock = threading.RLock()
         self._thread: threading.Thread | None = None
         self.crash: BaseException | None = None
+        # the per-message send path, bound once
+        self._input_type, self._lane, self._tick = kernel.input_type, actor.host_lane, runtime.hlc.tick
 
     # -- lifecycle -----------------------------------------------------------------------------
     @property
@@ -239,13 +241,15 @@ class KernelHandle:
 
     def send(self, msg, timeout: float | None = None) -> int:
         """Enqueue one message; returns its correlation id (copied into the reply's header)."""
-        rec = self._record_of(msg)
-        q = self.actor.host_lane
+        rec = msg.record if type(msg) is self._input_type else self._record_of(msg)
+        q = self._lane
         with q.send_lock:          # terminate drains under this lock: a send is processed,
-            self._check_alive()    # dead-lettered or refused, never lost
+            st = self.lifecycle._state         # dead-lettered or refused, never lost
+            if st is S.TERMINATED or st is S.FAILED:
+                self._check_alive()
             corr = next(self._corr)
-            ts = self.runtime.hlc.now()
-            if q.push_one(rec, corr, ts.physical, ts.logical):
+            physical, logical = self._tick()
+            if q.push_one(rec, corr, physical, logical):
                 return corr
             policy = self.options.overflow
             if policy == "dead_letter":
@@ -258,7 +262,7 @@ class KernelHandle:
                                      f"{0 if policy == 'error' else timeout}s; raise queue_capacity, "
                                      "receive replies faster, or use overflow='dead_letter'")
             self._check_alive()
-            q.push_one(rec, corr, ts.physical, ts.logical)
+            q.push_one(rec, corr, physical, logical)
             return corr
 
     def _alive_now(self) -> bool:

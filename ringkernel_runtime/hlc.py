@@ -62,6 +62,16 @@ class HLC:
             self._l, self._c = tick_rule(self._l, self._c, self._clock())
             return Timestamp(self._l, self._c, self.node)
 
+    def tick(self) -> tuple[int, int]:
+        """`now()` as a plain (physical, logical) pair: the per-message send path."""
+        with self._lock:
+            pt = self._clock()
+            if pt > self._l:                  # tick_rule, inlined
+                self._l, self._c = pt, 0
+            else:
+                self._c += 1
+            return self._l, self._c
+
     def reserve(self, n: int) -> Timestamp:
         """n send events at once: returns the first; the others are (l, c+1) ... (l, c+n-1)."""
         with self._lock:

@@ -17,6 +17,7 @@ njit entry points (see actor_abi for the call forms generated code emits):
 from __future__ import annotations
 
 import platform
+import struct
 import threading
 import time
 
@@ -30,6 +31,9 @@ from .layout import (MESSAGE_HEADER, QH_CAPACITY, QH_HEAD, QH_LOCK, QH_MASK, QH_
                      QH_TAIL, QH_TYPE_ID, QH_WORDS)
 
 _WEAK_ORDER = platform.machine().lower() not in ("x86_64", "amd64", "i686", "x86")
+_META_SIZE = MESSAGE_HEADER.size
+_pack_meta = struct.Struct("<QQQQ").pack_into   # the header as its four 64-bit words
+assert _META_SIZE == 32 and MESSAGE_HEADER.dtype.itemsize == 32
 
 
 @njit(nogil=True, cache=True)
@@ -112,13 +116,20 @@ class Queue:
         self.hdr[QH_TYPE_ID] = type_id
         self.type_id = type_id
         self.meta = np.zeros(capacity, dtype=MESSAGE_HEADER.dtype)
-        # words: [type_id | flags << 32, correlation_id, hlc_physical, hlc_logical | source << 32]
-        self.meta_words = self.meta.view(np.uint64).reshape(capacity, 4)
         self.payload = np.zeros(capacity, dtype=self.dtype)
         self.scratch = np.zeros(1, dtype=self.dtype)
         self.mask = capacity - 1
         self.send_lock = threading.Lock()     # host producers (several Python threads)
         self.receive_lock = threading.Lock()  # host consumers
+        self.rebind()
+
+    def rebind(self) -> None:
+        """Build the host side's views of hdr / meta; call again after replacing those arrays."""
+        # words: [type_id | flags << 32, correlation_id, hlc_physical, hlc_logical | source << 32]
+        self.meta_words = self.meta.view(np.uint64).reshape(self.capacity, 4)
+        # plain-int views for the per-message path (a numpy scalar access costs ~5x more)
+        self._words = memoryview(self.hdr).cast("B").cast("Q")
+        self._meta_bytes = memoryview(self.meta.view(np.uint8))
 
     def lane(self) -> tuple:
         """The njit view of this queue (what peer_queues entries and the loop receive)."""
@@ -126,21 +137,24 @@ class Queue:
 
     # -- host side (callers hold send_lock / receive_lock) -----------------------------------
     def depth(self) -> int:
-        return int(self.hdr[QH_TAIL]) - int(self.hdr[QH_HEAD])
+        w = self._words
+        return w[QH_TAIL] - w[QH_HEAD]
 
     def free(self) -> int:
         return self.capacity - self.depth()
 
     def push_one(self, record, correlation: int, physical: int, logical: int, source: int = 0) -> bool:
-        tail = int(self.hdr[QH_TAIL])
-        if tail - int(self.hdr[QH_HEAD]) >= self.capacity:
+        """Publish one message: payload, then its header, then the tail (the consumer's signal)."""
+        w = self._words
+        tail = w[QH_TAIL]
+        if tail - w[QH_HEAD] >= self.capacity:
             return False
         j = tail & self.mask
         self.payload[j] = record
-        self.meta_words[j] = (self.type_id, correlation, physical, logical | (source << 32))
+        _pack_meta(self._meta_bytes, j * _META_SIZE, self.type_id, correlation, physical, logical | (source << 32))
         if _WEAK_ORDER:
             fence()
-        self.hdr[QH_TAIL] = tail + 1
+        w[QH_TAIL] = tail + 1
         return True
 
     def push_many(self, batch: np.ndarray, first_correlation: int, physical: int,

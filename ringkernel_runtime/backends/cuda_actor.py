@@ -121,7 +121,7 @@ class MappedQueue(Queue):
             mapped = memory.host_array(host.shape, host.dtype)
             mapped[...] = host
             setattr(self, name, mapped)
-        self.meta_words = self.meta.view(np.uint64).reshape(capacity, 4)
+        self.rebind()
         self.pointers = tuple(memory.device_pointer(a) for a in (self.hdr, self.meta, self.payload))
 
 

@@ -348,7 +348,7 @@ def test_device_inbox_is_read_by_copies_and_only_its_head_is_written_back():
     q = cuda_actor.DeviceQueue(rk.Item.dtype, 8, rk.Item.type_id, mem)
     gpu = Queue(rk.Item.dtype, 8, rk.Item.type_id)            # a GPU sender's view: the device arrays
     gpu.hdr, gpu.meta, gpu.payload = q.owners
-    gpu.meta_words = gpu.meta.view(np.uint64).reshape(8, 4)
+    gpu.rebind()
     assert gpu.push_many(items(0, 5), 100, 0, 0) == 5
     assert q.depth() == 5
     rec, (corr, _phys, _log) = q.pop_one()

@@ -161,7 +161,7 @@ def _gpu_sender(inbox):
     from ringkernel_runtime.queues import Queue
     g = Queue(inbox.dtype, inbox.capacity, inbox.type_id)
     g.hdr, g.meta, g.payload = (a._ary for a in inbox.owners)
-    g.meta_words = g.meta.view(np.uint64).reshape(inbox.capacity, 4)
+    g.rebind()
     return g
 
 

@@ -1,7 +1,10 @@
-"""CPU backend actor benchmark: round trip from Python and batched throughput (64-byte messages).
+"""CPU backend actor benchmark: round trip from Python, host-side send cost and batched throughput
+(64-byte messages).
 
 Baseline in the same run: a plain `queue.Queue` pair + a Python thread running the same handler
-(echo a sequence number, count messages). Prints a table with CPU model and date.
+(echo a sequence number, count messages); for the send cost, `queue.Queue.put` while a thread
+consumes. The host-side send path is the same code on the GPU backends (only the queue memory is
+mapped there). Prints a table with CPU model and date.
 
     .venv/bin/python tools/bench/actors.py [--quick]
 """
@@ -48,6 +51,44 @@ def echo(ctx, msg: Ping) -> Pong:
     return Pong(seq=msg.seq, count=ctx.state.n)
 
 
+@ring_kernel(input=Ping, state=Count)
+def sink(ctx, msg: Ping):
+    ctx.state.n += 1
+
+
+def bench_send(rt, n):
+    """ns per `send` call (a host-side cost, not a latency) while the actor consumes."""
+    k = rt.launch(sink, LaunchOptions(queue_capacity=1 << 18, batch=1024))
+    m = Ping(seq=1)
+    for _ in range(2000):
+        k.send(m)
+    t0 = time.perf_counter_ns()
+    for _ in range(n):
+        k.send(m)
+    per = (time.perf_counter_ns() - t0) / n
+    k.terminate()
+    return per
+
+
+def baseline_put(n):
+    """ns per queue.Queue.put while a thread consumes."""
+    q = queue.Queue()
+
+    def worker():
+        while q.get() is not None:
+            pass
+
+    t = threading.Thread(target=worker, daemon=True)
+    t.start()
+    t0 = time.perf_counter_ns()
+    for _ in range(n):
+        q.put(1)
+    per = (time.perf_counter_ns() - t0) / n
+    q.put(None)
+    t.join(5)
+    return per
+
+
 def cpu_model() -> str:
     try:
         for line in open("/proc/cpuinfo"):
@@ -80,8 +121,9 @@ def bench_batched(k, total, chunk):
     sent = 0
     while done < total:
         if sent < total and sent - done < 2 * chunk:
-            sent += k.send_many(b, timeout=5.0)
-        out = k.receive_many(chunk, timeout=0.0 if sent < total else 1.0)
+            sent += k.send_many(b[:min(chunk, total - sent)], timeout=5.0)
+        # ask for no more than is in flight: receive_many waits (up to its timeout) for max_count
+        out = k.receive_many(min(chunk, sent - done), timeout=0.0 if sent < total else 1.0)
         done += len(out)
     return total / (time.perf_counter() - t0)
 
@@ -137,8 +179,12 @@ def main() -> None:
         lat = bench_round_trip(k, n_rt)
         thr = bench_batched(k, total, chunk)
         thr = max(thr, bench_batched(k, total, chunk))
+        k.terminate()
+        send_ns = bench_send(rt, 10 * n_rt)
     blat, bthr = baseline(n_rt, total // 5, chunk)
+    put_ns = baseline_put(10 * n_rt)
     rows = [
+        ("host-side send() per call (ns)", send_ns, put_ns, "<= 300"),
         ("round trip median (us)", np.median(lat) * 1e6, np.median(blat) * 1e6, "<= 10"),
         ("round trip p99 (us)", np.percentile(lat, 99) * 1e6, np.percentile(blat, 99) * 1e6, ""),
         ("batched throughput (M msg/s, 64 B)", thr / 1e6, bthr / 1e6, ">= 5"),

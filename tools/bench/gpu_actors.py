@@ -1,6 +1,6 @@
 """GPU actor benchmark: ring kernels resident on the GPU, driven from Python (64-byte messages).
 
-    PYTHONPATH=. .venv/bin/python tools/bench/gpu_actors.py [--quick] [--sustain-seconds 60]
+    PYTHONPATH=. .venv/bin/python tools/bench/gpu_actors.py [--quick] [--sustain-seconds 60] [--backend cpu]
 
 Figures (DESIGN.md §9), each beside its baseline from the same run:
   round trip      send -> reply through mapped memory, median and p99 (target median <= 2.5 us),
@@ -11,7 +11,8 @@ Figures (DESIGN.md §9), each beside its baseline from the same run:
   send_many       batched host -> GPU throughput; the GPU keeps a checksum that must match
   K2K             GPU actor -> GPU actor throughput (a generator actor fans out to a sink)
   sustained       throughput per 5 s window, sequence check, resident memory per window
-Without a GPU it says so and exits 0.
+Without a GPU it says so and exits 0; `--backend cpu` runs the same code on the CPU backend as a
+dry run (labelled as such; no GPU figures, no launch baselines).
 """
 from __future__ import annotations
 
@@ -167,7 +168,7 @@ def sustained(rt, seconds: float, chunk: int = 4096) -> list[tuple[float, float,
         if sent - expect < 4 * chunk:
             b["seq"] = np.arange(sent, sent + chunk)
             sent += k.send_many(b, timeout=10.0)
-        out = k.receive_many(chunk, timeout=0.01)
+        out = k.receive_many(min(chunk, sent - expect), timeout=0.01)
         if len(out):
             seq = out["seq"]
             if seq[0] != expect or np.any(np.diff(seq) != 1):
@@ -252,46 +253,58 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--sustain-seconds", type=float, default=60.0)
+    ap.add_argument("--backend", choices=("cuda", "cpu"), default="cuda",
+                    help="cpu: a dry run of this benchmark's code on the CPU backend (no GPU figures)")
     args = ap.parse_args(argv)
+    from ringkernel_runtime import Runtime
     from ringkernel_runtime.backends import cuda
-    if not cuda.available():
+    gpu = args.backend == "cuda"
+    if gpu and not cuda.available():
         print(f"gpu_actors: no usable GPU here ({cuda.unavailable_reason()}); nothing measured.")
         return 0
-    from ringkernel_runtime import Runtime
-    info = cuda.device_info()
     n = 2000 if args.quick else 20000
+    big = 2_000_000 if args.quick else 20_000_000
     rows = []
-    with Runtime(backend="numba") as rt:     # the numba.cuda actor loop, same protocol
-        numba_rt_ns = round_trip(rt, n)
-    with Runtime(backend="cuda") as rt:
+    numba_rt_ns = None
+    if gpu:
+        with Runtime(backend="numba") as rt:     # the numba.cuda actor loop, same protocol
+            numba_rt_ns = round_trip(rt, n)
+    with Runtime(backend=args.backend) as rt:
         rt_ns = round_trip(rt, n)
         send_ns = host_send(rt, n * 5)
-        many, many_ok = send_many(rt, 2_000_000 if args.quick else 20_000_000, 8192)
-        kk, kk_ok = k2k(rt, 2_000_000 if args.quick else 20_000_000, 65536)
+        many, many_ok = send_many(rt, big, 8192)
+        kk, kk_ok = k2k(rt, big, 65536)
         windows = sustained(rt, min(args.sustain_seconds, 10.0) if args.quick else args.sustain_seconds)
-    base = {"CuPy RawKernel launch+sync": cupy_launch(n), "numba-cuda launch+sync": numba_launch(n)}
-    try:
-        base["cuda-python launch+sync"], base["CUDA graph replay+sync"] = driver_launch_and_graph(n)
-    except Exception as exc:  # noqa: BLE001
-        print(f"(cuda-python / graph baseline skipped: {exc})")
-    print(f"device {info.name} ({info.arch}, {info.sm_count} SMs), driver {info.driver_version}, "
-          f"date {datetime.date.today()}, 64-byte messages")
+    base = {}
+    if gpu:
+        info = cuda.device_info()
+        base = {"CuPy RawKernel launch+sync": cupy_launch(n), "numba-cuda launch+sync": numba_launch(n)}
+        try:
+            base["cuda-python launch+sync"], base["CUDA graph replay+sync"] = driver_launch_and_graph(n)
+        except Exception as exc:  # noqa: BLE001
+            print(f"(cuda-python / graph baseline skipped: {exc})")
+        print(f"device {info.name} ({info.arch}, {info.sm_count} SMs), driver {info.driver_version}, "
+              f"date {datetime.date.today()}, 64-byte messages")
+    else:
+        print(f"DRY RUN on the cpu backend ({os.cpu_count()} cores), date {datetime.date.today()}: checks this "
+              "benchmark's code; these are NOT GPU figures")
     med, p99 = stats_us(rt_ns)
     rows.append(("actor round trip from Python (send -> reply)", f"median {med:.2f} us, p99 {p99:.2f} us",
                  "target median <= 2.5 us"))
-    nm, npct = stats_us(numba_rt_ns)
-    rows.append(("  same, numba.cuda actor loop (Runtime('numba'))", f"median {nm:.2f} us, p99 {npct:.2f} us",
-                 f"{nm / med:.2f}x the CUDA C++ actor"))
+    if numba_rt_ns is not None:
+        nm, npct = stats_us(numba_rt_ns)
+        rows.append(("  same, numba.cuda actor loop (Runtime('numba'))", f"median {nm:.2f} us, p99 {npct:.2f} us",
+                     f"{nm / med:.2f}x the CUDA C++ actor"))
     for name, ts in base.items():
         if ts is None:
             rows.append((f"  baseline: {name}", "skipped (package absent)", ""))
             continue
         bm, bp = stats_us(ts)
         rows.append((f"  baseline: {name}", f"median {bm:.2f} us, p99 {bp:.2f} us", f"{bm / med:.1f}x the actor"))
-    rows.append(("host-side send() cost (GPU consuming; not a latency)", f"{send_ns:.0f} ns/call", "target <= 300 ns"))
-    rows.append(("send_many throughput, GPU checksum " + ("ok" if many_ok else "WRONG"),
+    rows.append(("host-side send() cost (actor consuming; not a latency)", f"{send_ns:.0f} ns/call", "target <= 300 ns"))
+    rows.append(("send_many throughput, actor checksum " + ("ok" if many_ok else "WRONG"),
                  f"{many / 1e6:.1f} M msg/s", "target >= 15 M msg/s"))
-    rows.append(("K2K GPU actor -> GPU actor, checksum " + ("ok" if kk_ok else "WRONG"),
+    rows.append(("K2K actor -> actor, checksum " + ("ok" if kk_ok else "WRONG"),
                  f"{kk / 1e6:.1f} M msg/s", "target >= 40 M msg/s"))
     for end, rate, mb in windows:
         rows.append((f"  sustained window ending {end:5.1f} s (sequence ok)", f"{rate / 1e6:.2f} M msg/s",
