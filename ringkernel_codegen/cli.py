@@ -38,6 +38,7 @@ _SOURCE_COMMENT = re.compile(r"^\s*// (?P<file>[^\s:]+\.py):(?P<line>\d+): (?P<t
 def load_kernels(path: str | os.PathLike) -> list:
     """Import FILE.py from its path (its folder on sys.path) and return its module-level kernels."""
     from .kernel import KernelBase
+    from .ring import RingKernel
 
     path = Path(path).resolve()
     if not path.is_file():
@@ -66,7 +67,7 @@ def load_kernels(path: str | os.PathLike) -> list:
         raise RingKernelError(_import_error(path, exc)) from None
     kernels, seen = [], set()
     for obj in vars(module).values():
-        if isinstance(obj, KernelBase) and id(obj) not in seen:
+        if isinstance(obj, (KernelBase, RingKernel)) and id(obj) not in seen:
             seen.add(id(obj))
             kernels.append(obj)
     return kernels
@@ -91,7 +92,7 @@ def _import_error(path: Path, exc: Exception) -> str:
 def select(kernels: list, names: list[str] | None, path: str) -> list:
     """The kernels named by -k (all when none given); an unknown name is an error."""
     if not kernels:
-        raise RingKernelError(f"{path}: no kernels found (module-level @kernel / @stencil objects)")
+        raise RingKernelError(f"{path}: no kernels found (module-level @kernel / @stencil / @ring_kernel objects)")
     if not names:
         return kernels
     by_name = {k.name: k for k in kernels}

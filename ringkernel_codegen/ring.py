@@ -98,6 +98,14 @@ class RingKernel:
 
         return numba_ring.render_actor(self, threads)
 
+    def source(self, backend: str) -> str:
+        """The generated module for `backend`: "cuda" (the resident actor kernel), "numba" (the
+        numba.cuda actor module) or "cpu" (the njit handler the CPU actor loop calls)."""
+        emit = {"cpu": self.cpu_source, "numba": self.numba_source, "cuda": self.cuda_source}.get(backend)
+        if emit is None:
+            raise RingKernelError(f"unknown backend {backend!r}; use 'cpu', 'numba' or 'cuda'")
+        return emit()
+
     def cpu_handler(self):
         """The njit handler for the CPU actor loop (contract: ringkernel_runtime.actor_abi)."""
         if self._handler is None:

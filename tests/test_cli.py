@@ -256,3 +256,39 @@ def test_program_reports_codegen_error_without_traceback(tmp_path):
     assert proc.returncode == 1
     assert f"{path}:{line_of(BROKEN, 'lambda')}:" in proc.stderr and "^" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+RING = textwrap.dedent("""\
+    from ringkernel_codegen import f32, message, ring_kernel
+
+
+    @message
+    class Add:
+        a: f32
+        b: f32
+
+
+    @message
+    class Sum:
+        value: f32
+
+
+    @ring_kernel(input=Add, output=Sum)
+    def adder(ctx, msg: Add) -> Sum:
+        return Sum(value=msg.a + msg.b)
+    """)
+
+
+def test_ring_kernels_are_emitted_for_cuda_and_numba_and_compile(tmp_path, capsys):
+    py = tmp_path / "cli_ring.py"
+    py.write_text(RING)
+    assert cli.main(["emit", str(py), "-o", str(tmp_path / "cu")]) == 0
+    cu = (tmp_path / "cu" / "adder.cu").read_text()
+    assert 'extern "C" __global__' in cu and "rk_actor_adder" in cu
+    assert f"// {py.name}:{line_of(RING, 'return Sum')}: return Sum(value=msg.a + msg.b)" in cu
+    assert cli.main(["emit", str(py), "--backend", "numba", "-o", str(tmp_path / "nb")]) == 0
+    nb = (tmp_path / "nb" / "adder_numba.py").read_text()
+    compile(nb, "adder_numba.py", "exec")                      # valid Python
+    assert "def rk_actor_adder(" in nb and "@cuda.jit" in nb
+    assert cli.main(["check", str(py)]) == 0
+    assert "ok      adder" in capsys.readouterr().out
