@@ -54,6 +54,7 @@ class KernelHandle:
         self._life_lock = threading.RLock()
         self._thread: threading.Thread | None = None
         self.crash: BaseException | None = None
+        self.started_ns = 0
         # the per-message send path, bound once
         self._input_type, self._lane, self._tick = kernel.input_type, actor.host_lane, runtime.hlc.tick
 
@@ -72,6 +73,7 @@ class KernelHandle:
                     or self.state == S.TERMINATED)
 
     def _start(self) -> None:
+        self.started_ns = time.time_ns()   # the watchdog counts a first beat that never comes from here
         self.lifecycle.to(S.INITIALIZING, "launch")
         self._thread = threading.Thread(target=self._thread_main, name=f"actor:{self.name}", daemon=True)
         self._thread.start()
@@ -85,6 +87,10 @@ class KernelHandle:
             except BaseException as exc:  # a handler that raised (crash): fail like ctx.fail
                 self.crash, reason = exc, -1
             if self._stalled or reason == EXIT_TERMINATED:
+                return
+            fault = getattr(self.actor, "fault", None)
+            if fault is not None:         # the GPU grid faulted or vanished: nothing left to restart
+                self._faulted(fault)
                 return
             with self._life_lock:
                 if self._terminating:
@@ -128,6 +134,17 @@ class KernelHandle:
         self.runtime.dead_letters.add(DeadLetter(reason, self.kernel.input_type.from_array(rec), self.name,
                                                  time.time(), code, hdr[0]))
 
+    def _faulted(self, fault: BaseException) -> None:
+        with self._life_lock:
+            if self._terminating:
+                return
+            self._stalled = True              # not restartable: a faulted context stays faulted
+            detail = f"kernel fault: {fault}"
+            self.lifecycle.try_to(S.FAILED, detail)
+            self.runtime.supervisor.record("fault", self, detail)
+            self.runtime.supervisor.on_failure(self, detail)
+            self.runtime.supervisor._escalate(self, detail)
+
     def _stall(self) -> None:
         """Watchdog: the heartbeat stopped. The thread cannot be preempted: fail, never restart."""
         with self._life_lock:
@@ -145,6 +162,10 @@ class KernelHandle:
     def stall_report(self) -> str:
         """Where the actor's loop (a GPU block, or the CPU thread) was, from its control block."""
         c = self.actor.ctrl
+        if not self.actor.heartbeat_ns:
+            return (f"stalled: no heartbeat within {self.options.stall_timeout}s of the launch: the loop never "
+                    "started (on a GPU: the block did not become resident; too many resident actors or "
+                    "pool blocks for the device?)")
         try:
             state = KernelState(int(c[CB["state"]])).name
         except ValueError:

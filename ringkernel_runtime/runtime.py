@@ -13,10 +13,12 @@ node_id)` returning an object with CpuActor's interface.
 """
 from __future__ import annotations
 
+import atexit
 import importlib
 import itertools
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -74,6 +76,20 @@ def _resolve_backend(backend: str):
                                   "use Runtime(backend='cpu') or 'auto'")
 
 
+_live_runtimes: "weakref.WeakSet[Runtime]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_live_runtimes() -> None:
+    """At interpreter exit, stop resident actors before memory finalizers run: freeing memory a
+    resident GPU block still polls could wait for that block forever."""
+    for rt in list(_live_runtimes):
+        try:
+            rt.close(timeout=1.0)
+        except Exception:  # noqa: BLE001 - exiting anyway; never turn exit into a traceback
+            pass
+
+
 class Runtime:
     def __init__(self, backend: str = "auto", node_id: int = 0, watchdog_interval: float = 0.05,
                  dead_letter_max: int = 100_000):
@@ -92,6 +108,7 @@ class Runtime:
         self._watchdog = threading.Thread(target=self._watch, args=(watchdog_interval,),
                                           name="ringkernel-watchdog", daemon=True)
         self._watchdog.start()
+        _live_runtimes.add(self)
 
     # -- context manager -----------------------------------------------------------------------
     def __enter__(self) -> "Runtime":
@@ -106,6 +123,7 @@ class Runtime:
             h.terminate(timeout)
         self._closed.set()
         self._watchdog.join(timeout)
+        _live_runtimes.discard(self)
 
     # -- launching -----------------------------------------------------------------------------
     def launch(self, kernel, options: LaunchOptions | None = None, name: str | None = None) -> KernelHandle:
@@ -253,6 +271,8 @@ class Runtime:
                 st = h.options.stall_timeout
                 if st is None or h.state not in (KernelState.ACTIVE, KernelState.DRAINING):
                     continue
-                beat = h.actor.heartbeat_ns
+                # a block that never beat (never became resident, or hung before its first poll)
+                # is counted from its launch
+                beat = h.actor.heartbeat_ns or h.started_ns
                 if beat and now - beat > st * 1e9:
                     h._stall()

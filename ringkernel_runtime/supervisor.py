@@ -52,7 +52,7 @@ class Temporary(RestartPolicy):
 @dataclass(frozen=True)
 class SupervisorEvent:
     time: float
-    kind: str        # "failed", "restarted", "escalated", "not_restarted", "stalled"
+    kind: str        # "failed", "restarted", "escalated", "not_restarted", "stalled", "fault"
     actor: str
     detail: str = ""
 

@@ -21,6 +21,7 @@ struct rk_no_state { unsigned long long unused; };
 struct rk_peer_queues {
   int count;
   const long long* abort;                 // the sender's mapped ctx[CTX_ABORT] (host sets it)
+  int64_t* beat;                          // the sender's heartbeat: a send blocked on a full inbox beats
   rk_peer_lane_desc lane[RK_MAX_PEERS];   // hdr, meta, payload (mapped), lock (device memory)
 };
 
@@ -137,8 +138,12 @@ __device__ __forceinline__ int rk_peer_give_up(long long* ctx, int k) {
   return 1;
 }
 
+// Checked every 64 polls of a blocked send: beats (the actor is alive, only blocked), then says
+// whether to give up (the host aborted, or the peer timeout passed).
 __device__ __forceinline__ bool rk_peer_should_stop(const rk_peer_queues* peers, long long deadline) {
-  return rk_poll_system(peers->abort) != 0 || rk_now() > deadline;
+  const long long now = rk_now();
+  rk_store_system(peers->beat, (int64_t)now);
+  return rk_poll_system(peers->abort) != 0 || now > deadline;
 }
 
 // Push `rec` (size bytes) into peer k's inbox. Blocks while the inbox is full (spin, then

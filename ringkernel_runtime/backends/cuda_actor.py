@@ -42,7 +42,7 @@ from .. import actor_abi as abi
 from ..errors import LaunchError
 from ..layout import CB, CB_WORDS, Field, Layout
 from ..lifecycle import EXIT_FAILED, EXIT_TERMINATED, KernelState
-from ..layout import QH_HEAD
+from ..layout import QH_HEAD, QH_TAIL
 from ..queues import _WEAK_ORDER, Queue
 
 _F = lambda name, doc="": Field(name, "u8", doc=doc)  # noqa: E731
@@ -59,6 +59,7 @@ PEER_LANE = Layout("rk_peer_lane_desc", [
 ], size=32, doc="a peer's K2K inbox as a sender on the GPU reaches it")
 
 _STATE, _CMD, _SEQ, _ACK = CB["state"], CB["command"], CB["command_seq"], CB["command_ack"]
+_PREVIOUS_ACK_WAIT_S = 0.25
 _EXIT, _HEARTBEAT = CB["exit_reason"], CB["heartbeat_ns"]
 _ACTIVE, _DRAINING = int(KernelState.ACTIVE), int(KernelState.DRAINING)
 
@@ -141,35 +142,38 @@ class DeviceQueue(Queue):
         self._device = [memory.device_copy(a) for a in (self.hdr, self.meta, self.payload)]
         self.pointers = tuple(ptr for _, ptr in self._device)
         self.owners = tuple(owner for owner, _ in self._device)
+        self._copy_lock = threading.Lock()
 
-    def _pull(self, slots: bool = True) -> None:
-        for (owner, _), host in zip(self._device if slots else self._device[:1], (self.hdr, self.meta, self.payload)):
+    def _pull(self) -> None:
+        for (owner, _), host in zip(self._device, (self.hdr, self.meta, self.payload)):
             self.memory.copy_to_host(owner, host)
 
     def _push_head(self) -> None:
         self.memory.write_word(self.owners[0], QH_HEAD, int(self.hdr[QH_HEAD]))
 
     def depth(self) -> int:
-        self._pull(slots=False)
-        return super().depth()
+        words = np.empty_like(self.hdr)         # not the shadow: a pop may be between pull and push
+        self.memory.copy_to_host(self.owners[0], words)
+        return int(words[QH_TAIL]) - int(words[QH_HEAD])
 
     def free(self) -> int:
-        self._pull(slots=False)
-        return super().free()
+        return self.capacity - self.depth()
 
     def pop_one(self):
-        self._pull()
-        popped = super().pop_one()
-        if popped is not None:
-            self._push_head()
-        return popped
+        with self._copy_lock:
+            self._pull()
+            popped = super().pop_one()
+            if popped is not None:
+                self._push_head()
+            return popped
 
     def pop_many(self, max_count: int):
-        self._pull()
-        out = super().pop_many(max_count)
-        if len(out[0]):
-            self._push_head()
-        return out
+        with self._copy_lock:
+            self._pull()
+            out = super().pop_many(max_count)
+            if len(out[0]):
+                self._push_head()
+            return out
 
     def push_one(self, *args, **kwargs):
         raise LaunchError("a K2K inbox in device memory takes messages from GPU actors only; "
@@ -227,11 +231,23 @@ class CudaActor:
         self.launched = False
         self.pool: CudaPool | None = None   # set when the actor is a member of a pool launch
         self._entered = False               # run_loop called once: later calls resume the block
+        self.fault: BaseException | None = None   # the kernel faulted or ended: never resumed
 
     # -- commands (same as CpuActor) ----------------------------------------------------------------
     def post(self, cmd: int) -> int:
-        """Write a command, then publish its sequence number; returns the sequence to wait for."""
+        """Write a command, then publish its sequence number; returns the sequence to wait for.
+
+        The control block has one command slot: a command posted before the block read the last
+        one would replace it. So post first waits (briefly, bounded) for the previous command's
+        acknowledgement; a block that does not answer (a handler busy for long) gets the newer
+        command. Terminate does not depend on this: it also sets ctx[CTX_ABORT], which the block
+        checks on every poll.
+        """
         with self._cmd_lock:
+            if self.launched and int(self.ctrl[_ACK]) < self._seq:
+                deadline = time.monotonic() + _PREVIOUS_ACK_WAIT_S
+                while int(self.ctrl[_ACK]) < self._seq and time.monotonic() < deadline:
+                    time.sleep(20e-6)
             self._seq += 1
             self.ctrl[_CMD] = cmd
             if _WEAK_ORDER:
@@ -312,9 +328,12 @@ class CudaActor:
             self._entered = True
             self._launch(active)
         else:
-            from ..lifecycle import CMD_ACTIVATE, CMD_DEACTIVATE
+            from ..lifecycle import CMD_RESUME
+            if self.fault is not None:
+                raise self.fault              # the grid is gone: nothing to resume
+            self.ctrl[_STATE] = _ACTIVE if active else _DRAINING   # the block parks; it reads it on RESUME
             self.ctrl[_EXIT] = 0
-            self.post(CMD_ACTIVATE if active else CMD_DEACTIVATE)
+            self.post(CMD_RESUME)
         return self.wait_exit(poll_s)
 
     def wait_exit(self, poll_s: float = 1e-3) -> int:
@@ -326,15 +345,25 @@ class CudaActor:
             if reason:
                 return reason
             checks += 1
-            if checks % 16 == 0 and self.stream is not None and self.stream.done():
+            if checks % 16 == 0 and self.stream is not None and self._stream_done():
                 reason = int(self.ctrl[_EXIT])
                 if reason:
                     return reason
                 self.launched = False
-                raise KernelRuntimeError(f"the actor kernel of {self.kernel.name} ended without an exit "
-                                         "reason (see the CUDA error above, if any)")
+                self.fault = KernelRuntimeError(f"the actor kernel of {self.kernel.name} ended without an exit "
+                                                "reason (see the CUDA error above, if any)")
+                raise self.fault
             time.sleep(delay)
             delay = min(delay * 2, poll_s)
+
+    def _stream_done(self) -> bool:
+        """stream.done(), remembering a fault (a faulted grid is gone for good: no restart)."""
+        try:
+            return self.stream.done()
+        except Exception as exc:
+            self.launched = False
+            self.fault = exc
+            raise
 
     def wait_stopped(self, timeout: float) -> bool:
         """After CMD_TERMINATE: True once the block has returned (its stream is idle; in a pool,
@@ -399,8 +428,12 @@ class CudaPool:
                 m.ctrl[_EXIT] = 0
                 m.function, m.threads, m.source = first.function, first.threads, first.source
             stream = first._new_stream()
+            # cooperative: every block of the pool must be resident at once (a block that waited
+            # for another to finish would wait forever), and the launch refuses a pool too large
+            # for the device instead of leaving members that never start
             first.function.launch(len(self.members), first.threads,
-                                  [("ptr", first.memory.device_pointer(self.descs))], stream=stream)
+                                  [("ptr", first.memory.device_pointer(self.descs))], stream=stream,
+                                  cooperative=len(self.members) > 1)
             self.launches += 1
             for m in self.members:
                 m.stream, m.launched = stream, True

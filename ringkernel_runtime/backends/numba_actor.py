@@ -95,7 +95,16 @@ class NumbaMemory(Memory):
             owner.copy_to_host(host)
 
     def write_word(self, owner, index: int, value: int) -> None:
-        owner[index] = np.uint64(value)
+        if SIMULATOR:
+            owner[index] = np.uint64(value)
+            return
+        # not owner[index] = v: numba's DeviceNDArray.__setitem__ launches a copy kernel, and a
+        # launch (or its module load) while actors are resident is what we must avoid
+        from .cuda_driver import _driver, check, require_device
+        require_device()
+        word = np.array([value], dtype=np.uint64)
+        check(_driver().cuMemcpyHtoD(int(owner.device_ctypes_pointer.value) + 8 * index, word.ctypes.data, 8),
+              "cuMemcpyHtoD")
 
 
 class _SimStream:

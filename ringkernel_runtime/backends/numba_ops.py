@@ -15,7 +15,7 @@ numpy (the GIL orders everything; `now` is time.time_ns, `nap` sleeps), so the a
 protocol can be tested without a GPU. Array arguments are 1-D uint64 (queue headers, locks) or
 int64 (control block, ctx) arrays; `i` is a word index.
 
-K2K sends from handlers (emit/numba_ring.py): `j = send_begin(hdr, lock, ctx, mctx, k)` takes
+K2K sends from handlers (emit/numba_ring.py): `j = send_begin(hdr, lock, ctx, mctx, ctrl, k)` takes
 the inbox's producer lock (a word in device memory) and waits for room (backpressure, bounded
 by ctx[CTX_PEER_TIMEOUT_NS] and the host's abort flag mctx[CTX_ABORT]); the handler fills
 payload slot j; `send_commit(hdr, meta, lock, ctx, j)` writes the header, publishes the tail and
@@ -29,9 +29,10 @@ import numpy as np
 from numba import config, cuda, types
 
 from .. import actor_abi as abi
-from ..layout import QH_CAPACITY, QH_HEAD, QH_MASK, QH_TAIL, QH_TYPE_ID
+from ..layout import CB, QH_CAPACITY, QH_HEAD, QH_MASK, QH_TAIL, QH_TYPE_ID
 
 SIMULATOR = bool(config.ENABLE_CUDASIM)
+_HEARTBEAT = CB["heartbeat_ns"]
 NAP_MAX_NS = 8192
 
 _dev = cuda.jit(device=True)
@@ -220,19 +221,22 @@ def _give_up(ctx, k):
 
 
 @_dev
-def _should_stop(mctx, deadline):
-    return poll_i(mctx, abi.CTX_ABORT) != 0 or now() > deadline
+def _should_stop(mctx, ctrl, deadline):
+    """Every 64 polls of a blocked send: beat (alive, only blocked), then: give up?"""
+    t = now()
+    store_i(ctrl, _HEARTBEAT, t)
+    return poll_i(mctx, abi.CTX_ABORT) != 0 or t > deadline
 
 
 @_dev
-def send_begin(hdr, lock, ctx, mctx, k):
+def send_begin(hdr, lock, ctx, mctx, ctrl, k):
     """Lock peer k's inbox and wait for a free slot; its index, or -1 (ctx marked failed)."""
     deadline = now() + ctx[abi.CTX_PEER_TIMEOUT_NS]
     polls = 0
     ns = 32
     while cuda.atomic.cas(lock, 0, types.uint64(0), types.uint64(1)) != types.uint64(0):
         polls += 1
-        if (polls & 63) == 0 and _should_stop(mctx, deadline):
+        if (polls & 63) == 0 and _should_stop(mctx, ctrl, deadline):
             return _give_up(ctx, k)
         nap(ns)
         ns = next_nap(ns)
@@ -243,7 +247,7 @@ def send_begin(hdr, lock, ctx, mctx, k):
     ns = 32
     while tail - poll_u(hdr, QH_HEAD) >= cap:   # inbox full: backpressure
         polls += 1
-        if (polls & 63) == 0 and _should_stop(mctx, deadline):
+        if (polls & 63) == 0 and _should_stop(mctx, ctrl, deadline):
             cuda.threadfence()
             cuda.atomic.exch(lock, 0, types.uint64(0))
             return _give_up(ctx, k)

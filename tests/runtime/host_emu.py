@@ -87,7 +87,7 @@ class EmuFunction:
         self.lib_path = lib_path
         self.copies: list[str] = []
 
-    def launch(self, grid, block, args, stream=None):
+    def launch(self, grid, block, args, stream=None, cooperative=False):
         (kind, descs), = args
         assert kind == "ptr"
         nblocks = int(np.prod(grid)) if not isinstance(grid, int) else grid

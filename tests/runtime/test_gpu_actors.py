@@ -22,7 +22,7 @@ import ring_kernels as rk
 from ringkernel_runtime import KernelState, LaunchOptions, OneForOne, Runtime
 from ringkernel_runtime.backends import cuda_actor
 from ringkernel_runtime.layout import CB
-from ringkernel_runtime.lifecycle import CMD_ACTIVATE, CMD_DEACTIVATE, EXIT_FAILED
+from ringkernel_runtime.lifecycle import CMD_ACTIVATE, CMD_RESUME, EXIT_FAILED
 
 TIMEOUT = 10.0
 
@@ -311,7 +311,8 @@ def test_resume_clears_exit_reason_and_posts_the_activity_then_waits():
     def device():
         while a.ctrl[CB["command_seq"]] == 0:
             time.sleep(1e-4)
-        assert a.ctrl[CB["exit_reason"]] == 0 and a.ctrl[CB["command"]] == CMD_DEACTIVATE
+        assert a.ctrl[CB["exit_reason"]] == 0 and a.ctrl[CB["command"]] == CMD_RESUME
+        assert a.ctrl[CB["state"]] == int(KernelState.DRAINING)      # the activity the block resumes with
         a.ctrl[CB["command_ack"]] = a.ctrl[CB["command_seq"]]
         a.ctrl[CB["exit_reason"]] = 3
 
@@ -374,8 +375,8 @@ class _FakeFunction:
     def __init__(self):
         self.calls = []
 
-    def launch(self, grid, block, args, stream=None):
-        self.calls.append((grid, block, args, stream))
+    def launch(self, grid, block, args, stream=None, cooperative=False):
+        self.calls.append((grid, block, args, stream, cooperative))
 
 
 def test_pool_is_one_launch_of_one_block_per_member_with_their_descriptors():
@@ -389,8 +390,9 @@ def test_pool_is_one_launch_of_one_block_per_member_with_their_descriptors():
     pool.launch(True)
     pool.launch(True)                                          # idempotent
     assert len(fn.calls) == 1 and pool.launches == 1
-    grid, block, args, stream = fn.calls[0]
+    grid, block, args, stream, cooperative = fn.calls[0]
     assert (grid, block, stream) == (3, 128, "stream") and args == [("ptr", pool.descs.ctypes.data)]
+    assert cooperative                                         # all resident, or refused up front
     for i, m in enumerate(members):
         assert pool.descs[i]["ctrl"] == m.ctrl.ctypes.data and pool.descs[i]["host_hdr"] == m.host_lane.hdr.ctypes.data
         assert m.ctrl[CB["state"]] == int(KernelState.ACTIVE) and m.ctrl[CB["exit_reason"]] == 0
@@ -408,3 +410,52 @@ def test_pool_members_share_one_ring_kernel():
     from ringkernel_runtime.errors import LaunchError
     with pytest.raises(LaunchError, match="same ring kernel"):
         cuda_actor.CudaPool([_actor(), _actor(rk.double)])
+
+
+def test_terminating_a_failed_actor_stops_its_parked_block(rt):
+    k = rt.launch(rk.accumulate, LaunchOptions(queue_capacity=64))      # unsupervised: stays FAILED
+    k.send(rk.Item(seq=1, value=-1.0))
+    assert k.lifecycle.wait_for((KernelState.FAILED,), TIMEOUT)
+    assert k.terminate(timeout=TIMEOUT)
+    stream = getattr(k.actor, "stream", None)
+    assert stream is None or stream.done()                  # a GPU block parked after ctx.fail returned
+
+
+# -- GPU-only failure modes, on the emulated CUDA actor ---------------------------------------------
+def _emu_or_skip():
+    if host_emu.compiler() is None:
+        pytest.skip("g++ not found")
+    return host_emu.emulated_runtime()
+
+
+def test_watchdog_reports_a_block_that_never_started(monkeypatch):
+    with _emu_or_skip() as rt:
+        release = threading.Event()
+
+        def queued_forever(self, grid, block, args, stream=None, cooperative=False):
+            t = threading.Thread(target=release.wait, daemon=True)   # the launch is queued, never runs
+            stream.threads.append(t)
+            t.start()
+
+        monkeypatch.setattr(host_emu.EmuFunction, "launch", queued_forever)
+        try:
+            k = rt.spawn(rk.adder, name="ghost", options=LaunchOptions(stall_timeout=0.3))
+            assert k.lifecycle.wait_for((KernelState.FAILED,), TIMEOUT)
+            report = next(e.detail for e in rt.supervisor.events if e.kind == "stalled")
+            assert "never started" in report and "resident" in report
+            assert k.restart_count == 0
+        finally:
+            release.set()
+
+
+def test_a_faulted_kernel_is_failed_and_escalated_not_restarted(monkeypatch):
+    from ringkernel_codegen.errors import KernelRuntimeError
+    with _emu_or_skip() as rt:
+        def faulting_launch(self, grid, block, args, stream=None, cooperative=False):
+            stream.errors.append(KernelRuntimeError("illegal address (simulated)"))
+        monkeypatch.setattr(host_emu.EmuFunction, "launch", faulting_launch)
+        k = rt.spawn(rk.adder, name="faulty", restart=OneForOne(max_restarts=5, window=60.0))
+        assert k.lifecycle.wait_for((KernelState.FAILED,), TIMEOUT)
+        kinds = [e.kind for e in rt.supervisor.events if e.actor == "faulty"]
+        assert "fault" in kinds and "escalated" in kinds and "restarted" not in kinds
+        assert k.restart_count == 0 and k.escalated

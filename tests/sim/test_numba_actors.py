@@ -28,7 +28,8 @@ from ringkernel_runtime import actor_abi as abi  # noqa: E402
 from ringkernel_runtime.backends import numba_actor  # noqa: E402
 from ringkernel_runtime.errors import LaunchError  # noqa: E402
 from ringkernel_runtime.layout import CB  # noqa: E402
-from ringkernel_runtime.lifecycle import CMD_ACTIVATE, CMD_TERMINATE, EXIT_FAILED, EXIT_TERMINATED  # noqa: E402
+from ringkernel_runtime.lifecycle import (CMD_ACTIVATE, CMD_RESUME, CMD_TERMINATE, EXIT_FAILED,  # noqa: E402
+                                          EXIT_TERMINATED)
 
 TIMEOUT = 20.0
 
@@ -243,7 +244,14 @@ def test_k2k_full_inbox_backpressure_then_fails_after_the_peer_timeout():
         assert rec["seq"][0] == 4
         # resume: the parked block continues with message 5 (the inbox has room again)
         actor.ctrl[CB["exit_reason"]] = 0
-        seq = actor.post(CMD_ACTIVATE)
+        actor.ctrl[CB["state"]] = int(KernelState.ACTIVE)
+        seq = actor.post(CMD_ACTIVATE)                     # a parked block only acks activate ...
+        deadline = time.monotonic() + TIMEOUT
+        while not actor.acked(seq) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)
+        assert actor.acked(seq) and inbox.depth() == 0       # ... and stays parked
+        seq = actor.post(CMD_RESUME)                       # what the actor's host thread posts
         deadline = time.monotonic() + TIMEOUT
         while inbox.depth() < 1 and time.monotonic() < deadline:
             time.sleep(0.01)
