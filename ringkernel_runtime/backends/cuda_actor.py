@@ -187,6 +187,40 @@ _locks: dict[int, tuple[int, int, int, int]] = {}
 _locks_guard = threading.Lock()
 
 
+class ResidentStream:
+    """A stream running resident actor blocks. While any is running, device and mapped memory
+    frees are deferred (cuda_driver): freeing may wait for the device to go idle, which a resident
+    block never does. `done()` is the stream's; the first time it says done (or faults) the launch
+    counts as stopped."""
+
+    def __init__(self, stream):
+        from . import cuda_driver
+        self.stream, self._stopped = stream, False
+        self._lock = threading.Lock()
+        cuda_driver.resident_started()
+
+    def _stop(self) -> None:
+        from . import cuda_driver
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        cuda_driver.resident_stopped()
+
+    def done(self) -> bool:
+        try:
+            finished = self.stream.done()
+        except Exception:
+            self._stop()
+            raise
+        if finished:
+            self._stop()
+        return finished
+
+    def __getattr__(self, name):          # handle, threads, ... of the wrapped stream
+        return getattr(self.stream, name)
+
+
 class CudaActor:
     """The mapped memory and the resident block of one actor; the handle (handle.py) drives it."""
 
@@ -317,9 +351,10 @@ class CudaActor:
         self.ctrl[_EXIT] = 0
         if self.function is None:
             self.compile()
-        self.stream = self.stream or self._new_stream()
+        stream = self._new_stream()
         self.function.launch(1, self.threads, [("ptr", self.memory.device_pointer(self.desc))],
-                             stream=self.stream)
+                             stream=stream)
+        self.stream = ResidentStream(stream)
         self.launched = True
 
     def run_loop(self, active: bool, poll_s: float = 1e-3) -> int:
@@ -365,6 +400,13 @@ class CudaActor:
             self.fault = exc
             raise
 
+    def _others_run_on(self) -> bool:
+        """In a pool: this block published EXIT_TERMINATED (its last act) while others still run.
+        The last member to stop waits for the grid itself (so the launch counts as stopped)."""
+        if self.pool is None or int(self.ctrl[_EXIT]) != EXIT_TERMINATED:
+            return False
+        return any(int(m.ctrl[_EXIT]) != EXIT_TERMINATED for m in self.pool.members)
+
     def wait_stopped(self, timeout: float) -> bool:
         """After CMD_TERMINATE: True once the block has returned (its stream is idle; in a pool,
         where other blocks keep running, once it published EXIT_TERMINATED, its last act)."""
@@ -374,7 +416,7 @@ class CudaActor:
         delay = 20e-6
         while True:
             try:
-                if self.stream.done() or (self.pool is not None and int(self.ctrl[_EXIT]) == EXIT_TERMINATED):
+                if self.stream.done() or self._others_run_on():
                     self.launched = False
                     return True
             except Exception:  # a faulted kernel has stopped too; run_loop reported the fault
@@ -434,6 +476,7 @@ class CudaPool:
             first.function.launch(len(self.members), first.threads,
                                   [("ptr", first.memory.device_pointer(self.descs))], stream=stream,
                                   cooperative=len(self.members) > 1)
+            stream = ResidentStream(stream)
             self.launches += 1
             for m in self.members:
                 m.stream, m.launched = stream, True

@@ -239,6 +239,44 @@ class Stream:
     __del__ = close
 
 
+# Resident actor kernels never finish, and freeing memory may wait for the device to go idle: while
+# any is resident, frees are queued and done when the last one has stopped (cuda_actor counts them).
+_resident_lock = threading.Lock()
+_resident_count = 0
+_deferred_frees: list = []
+
+
+def resident_started() -> None:
+    global _resident_count
+    with _resident_lock:
+        _resident_count += 1
+
+
+def resident_stopped() -> None:
+    global _resident_count
+    with _resident_lock:
+        _resident_count = max(_resident_count - 1, 0)
+        pending = _deferred_frees[:] if _resident_count == 0 else []
+        if pending:
+            _deferred_frees.clear()
+    for release in pending:
+        _quiet(release)
+
+
+def deferred_frees() -> int:
+    """How many frees wait for the resident actors to stop."""
+    with _resident_lock:
+        return len(_deferred_frees)
+
+
+def _release(release) -> None:
+    with _resident_lock:
+        if _resident_count > 0:
+            _deferred_frees.append(release)
+            return
+    _quiet(release)
+
+
 def _quiet(release) -> None:
     """Run a release call from a finaliser, where raising helps no one (e.g. at exit)."""
     try:
@@ -299,7 +337,8 @@ class DeviceArray:
 
     def free(self) -> None:
         if getattr(self, "ptr", None):
-            _quiet(lambda: _driver().cuMemFree(self.ptr))
+            ptr = self.ptr
+            _release(lambda: _driver().cuMemFree(ptr))
             self.ptr = 0
 
     __del__ = free
@@ -338,7 +377,8 @@ class MappedBuffer:
 
     def free(self) -> None:
         if getattr(self, "host_ptr", None):
-            _quiet(lambda: _driver().cuMemFreeHost(self.host_ptr))
+            ptr = self.host_ptr
+            _release(lambda: _driver().cuMemFreeHost(ptr))
             self.host_ptr = 0
 
     __del__ = free

@@ -27,7 +27,7 @@ import threading
 import numpy as np
 
 from ..errors import LaunchError
-from .cuda_actor import CudaActor, Memory
+from .cuda_actor import CudaActor, Memory, ResidentStream
 from .numba_ops import SIMULATOR
 
 _inboxes: dict[int, tuple] = {}     # host address of a K2K inbox header -> its kernel arguments
@@ -196,13 +196,14 @@ class NumbaActor(CudaActor):
             if not _sim_running.acquire(blocking=False):
                 raise LaunchError(_SIM_ONE)
             fn, threads = self.function, self.threads
-            self.stream = _SimStream(lambda: fn[1, threads](*args))
+            self.stream = ResidentStream(_SimStream(lambda: fn[1, threads](*args)))
         else:
             from numba import cuda
 
             from .cuda import Stream
-            self.stream = self.stream or Stream()
-            self.function[1, self.threads, cuda.external_stream(int(self.stream.handle))](*args)
+            stream = Stream()
+            self.function[1, self.threads, cuda.external_stream(int(stream.handle))](*args)
+            self.stream = ResidentStream(stream)
         self.launched = True
 
     def close(self) -> None:

@@ -396,14 +396,38 @@ def test_pool_is_one_launch_of_one_block_per_member_with_their_descriptors():
     for i, m in enumerate(members):
         assert pool.descs[i]["ctrl"] == m.ctrl.ctypes.data and pool.descs[i]["host_hdr"] == m.host_lane.hdr.ctypes.data
         assert m.ctrl[CB["state"]] == int(KernelState.ACTIVE) and m.ctrl[CB["exit_reason"]] == 0
-        assert m.launched and m.stream == "stream"
+        assert m.launched and m.stream.stream == "stream" and m.stream is members[0].stream
     # a member whose loop starts after the pool launched does not post a command: its block is fresh
     m = members[2]
     m.ctrl[CB["exit_reason"]] = 1
     assert m.run_loop(True) == 1 and m.ctrl[CB["command_seq"]] == 0 and len(fn.calls) == 1
     # terminate: a pool member has stopped once its block published EXIT_TERMINATED (others run on)
+    resident = m.stream
     m.stream = type("S", (), {"done": lambda self: False})()
     assert m.wait_stopped(0.5)
+    resident._stop()                                           # the fake grid "ends": frees resume
+
+
+def test_frees_wait_while_a_resident_kernel_runs():
+    from ringkernel_runtime.backends import cuda_driver
+    freed = []
+
+    class Grid:
+        finished = False
+
+        def done(self):
+            return self.finished
+
+    grid = Grid()
+    stream = cuda_actor.ResidentStream(grid)
+    cuda_driver._release(lambda: freed.append("a"))
+    assert freed == [] and cuda_driver.deferred_frees() == 1
+    assert not stream.done()
+    grid.finished = True
+    assert stream.done() and stream.done()                     # counted once
+    assert freed == ["a"] and cuda_driver.deferred_frees() == 0
+    cuda_driver._release(lambda: freed.append("b"))            # nothing resident: freed at once
+    assert freed == ["a", "b"]
 
 
 def test_pool_members_share_one_ring_kernel():
