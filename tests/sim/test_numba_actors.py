@@ -23,6 +23,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 
 import ring_kernels as rk  # noqa: E402
 from ring_kernels import Job, square  # noqa: E402
+# the behaviour tests small enough for the simulator run as they are, with this module's `rt`
+from test_gpu_actors import (test_deactivate_holds_messages_until_activate,  # noqa: E402,F401
+                             test_replies_carry_correlation_ids_and_a_monotonic_hlc,
+                             test_terminating_a_failed_actor_stops_its_parked_block)
 from ringkernel_runtime import KernelState, LaunchOptions, OneForOne, Runtime  # noqa: E402
 from ringkernel_runtime import actor_abi as abi  # noqa: E402
 from ringkernel_runtime.backends import numba_actor  # noqa: E402
@@ -75,18 +79,6 @@ def test_state_persists_from_launch_options_and_is_written_back(rt):
     assert st.count == 40 and st.total == pytest.approx(100.0 + values.sum())
 
 
-def test_replies_carry_correlation_ids_and_a_monotonic_hlc(rt):
-    k = rt.launch(rk.stamp, LaunchOptions(queue_capacity=64))
-    ids = [k.send(rk.Item(seq=i, value=0.0)) for i in range(12)]
-    out, hdr = k.receive_many(12, timeout=TIMEOUT, headers=True)
-    assert list(out["seq"]) == list(range(12))
-    assert list(hdr["correlation_id"]) == ids
-    stamps = list(zip(hdr["hlc_physical"].tolist(), hdr["hlc_logical"].tolist()))
-    assert stamps == sorted(stamps) and len(set(stamps)) == 12          # strictly increasing (l, c)
-    assert all(out["actor"] == k.actor_id)
-    assert all(out["now"] > 0)
-
-
 def test_fail_dead_letters_the_message_and_restart_resets_state_without_relaunch(rt):
     k = rt.spawn(rk.accumulate, name="acc", restart=OneForOne(max_restarts=3, window=60.0),
                  options=LaunchOptions(queue_capacity=64))
@@ -118,16 +110,6 @@ def test_parallel_handler_failure_keeps_order_and_dead_letters_one(rt):
     np.testing.assert_array_equal(out["seq"], np.arange(20)[keep])
     np.testing.assert_array_equal(out["value"], (np.arange(20, dtype=np.float64) ** 2)[keep])
     assert [d.message.seq for d in rt.dead_letters] == [10]
-
-
-def test_deactivate_holds_messages_until_activate(rt):
-    k = rt.launch(rk.adder, LaunchOptions(queue_capacity=64))
-    k.deactivate(timeout=TIMEOUT)
-    assert k.state == KernelState.DRAINING
-    k.send(rk.Add(a=1.0, b=1.0))
-    assert len(k.receive_many(1, timeout=0.3)) == 0
-    k.activate(timeout=TIMEOUT)
-    assert k.receive(timeout=TIMEOUT).value == 2.0
 
 
 def test_messages_without_a_reply_are_counted_not_answered(rt):
