@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 import ring_kernels as rk  # noqa: E402
 from ring_kernels import Job, square  # noqa: E402
 # the behaviour tests small enough for the simulator run as they are, with this module's `rt`
+from test_gpu_actors import items  # noqa: E402
 from test_gpu_actors import (test_deactivate_holds_messages_until_activate,  # noqa: E402,F401
                              test_replies_carry_correlation_ids_and_a_monotonic_hlc,
                              test_terminating_a_failed_actor_stops_its_parked_block)
@@ -43,13 +44,6 @@ def rt():
     with Runtime(backend="numba") as runtime:
         assert runtime.backend == "numba"
         yield runtime
-
-
-def items(lo, hi, value=1.0):
-    b = rk.Item.zeros(hi - lo)
-    b["seq"] = np.arange(lo, hi)
-    b["value"] = value
-    return b
 
 
 def test_adder_round_trip_and_batch_match_numpy(rt):
