@@ -22,10 +22,10 @@ if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "runtime"))
 
 import ring_kernels as rk  # noqa: E402
-from ring_kernels import Job, square  # noqa: E402
 # the behaviour tests small enough for the simulator run as they are, with this module's `rt`
 from test_gpu_actors import items  # noqa: E402
 from test_gpu_actors import (test_deactivate_holds_messages_until_activate,  # noqa: E402,F401
+                             test_parallel_handler_fail_restarts_and_keeps_order,
                              test_replies_carry_correlation_ids_and_a_monotonic_hlc,
                              test_terminating_a_failed_actor_stops_its_parked_block)
 from ringkernel_runtime import KernelState, LaunchOptions, OneForOne, Runtime  # noqa: E402
@@ -89,21 +89,6 @@ def test_fail_dead_letters_the_message_and_restart_resets_state_without_relaunch
     dead = rt.dead_letters[0]
     assert dead.reason == "failed" and dead.message.seq == 4 and dead.code == 42
     assert launches == []                     # the parked block resumed: no second launch
-
-
-def test_parallel_handler_failure_keeps_order_and_dead_letters_one(rt):
-    k = rt.spawn(square, name="sq", restart=OneForOne(max_restarts=3, window=60.0),
-                 options=LaunchOptions(queue_capacity=64))
-    batch = Job.zeros(20)
-    batch["seq"] = np.arange(20)
-    batch["value"] = np.arange(20, dtype=np.float64)
-    batch["value"][10] = -1.0
-    k.send_many(batch, timeout=TIMEOUT)
-    out = k.receive_many(19, timeout=TIMEOUT)
-    keep = np.arange(20) != 10
-    np.testing.assert_array_equal(out["seq"], np.arange(20)[keep])
-    np.testing.assert_array_equal(out["value"], (np.arange(20, dtype=np.float64) ** 2)[keep])
-    assert [d.message.seq for d in rt.dead_letters] == [10]
 
 
 def test_messages_without_a_reply_are_counted_not_answered(rt):
