@@ -2,6 +2,9 @@
 // rk_-prefixed helpers that intrinsic spellings (intrinsics/*.toml) call where CUDA has no single
 // built-in: atomics for every type and scope, ordered loads/stores, clocks, warp/block reductions.
 // Plain CUDA C++17 for sm_90 (nvcc and NVRTC); no headers and no cooperative_groups needed.
+// Under NVRTC the whole actor source includes nothing (the runtime layout header declares
+// int8_t..uint64_t itself), so it compiles without toolkit or CCCL headers; only kernels
+// that use cooperative groups need them (cuda_headers.find_include_dirs).
 #pragma once
 
 // ---- atomics ----------------------------------------------------------------------------------

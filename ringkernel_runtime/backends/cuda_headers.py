@@ -10,9 +10,10 @@ import hashlib
 import logging
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable, Mapping
 
 log = logging.getLogger("ringkernel.cuda")
 
@@ -29,41 +30,97 @@ def _find_header_dir(libname: str) -> str | None:
     return str(found) if found else None
 
 
-def _package_include_dirs() -> list[str]:
-    """Include folders of the nvidia wheels, for when cuda.pathfinder is missing or too old."""
-    dirs = []
+def _nvidia_package_paths() -> list[str]:
+    """The folders of the `nvidia` namespace package (where the nvidia-* wheels put headers)."""
     try:
         import nvidia
     except ImportError:
-        return dirs
-    for base in nvidia.__path__:
-        for sub in ("cu13/include", "cu13/include/cccl", "cuda_runtime/include",
-                    "cuda_nvrtc/include", "cuda_cccl/include"):
-            candidate = Path(base) / sub
-            if candidate.is_dir():
-                dirs.append(str(candidate))
-    return dirs
+        return []
+    return [str(p) for p in getattr(nvidia, "__path__", ())]
+
+
+# Include folders of the nvidia wheels, relative to a folder of the `nvidia` package: the CUDA 13
+# wheels share nvidia/cu13/include (CCCL in its cccl/), the CUDA 12 ones have one folder per wheel.
+_WHEEL_INCLUDE_DIRS = ("cu13/include", "cuda_runtime/include", "cuda_cccl/include", "cuda_nvrtc/include")
+DEFAULT_TOOLKIT_ROOTS = ("/usr/local/cuda",)
+
+# What the emitted sources may include: <cooperative_groups.h> (grid/cluster barriers) from the
+# runtime headers, which since CUDA 13 includes <cuda/atomic>, <cuda/std/...> from CCCL.
+_RUNTIME_MARKER = "cooperative_groups.h"
+_CCCL_MARKER = "cuda/atomic"
+
+
+def _candidate_dirs(env: Mapping[str, str], roots: Iterable[str],
+                    pathfinder: Callable[[str], str | None] | None,
+                    package_paths: Iterable[str]) -> list[Path]:
+    """Every folder worth looking at, best first (it may not exist)."""
+    out: list[Path] = []
+    if pathfinder is not None:
+        for lib in ("cudart", "cccl"):
+            found = pathfinder(lib)
+            if found:
+                out.append(Path(found))
+    for base in package_paths:
+        out += [Path(base, sub) for sub in _WHEEL_INCLUDE_DIRS]
+    toolkits = [env.get("CUDA_PATH"), env.get("CUDA_HOME"), *roots]
+    nvcc = shutil.which("nvcc", path=env.get("PATH", ""))
+    if nvcc:  # <toolkit>/bin/nvcc, perhaps through a symbolic link (/usr/bin/nvcc)
+        toolkits.append(str(Path(os.path.realpath(nvcc)).parent.parent))
+    out += [Path(t, "include") for t in toolkits if t]
+    # CUDA 13 toolkits keep CCCL (<cuda/atomic>, <cuda/std/...>) in include/cccl, CUDA 12 in include
+    return [d for p in out for d in (p, p / "cccl")]
+
+
+def find_include_dirs(env: Mapping[str, str], roots: Iterable[str] = DEFAULT_TOOLKIT_ROOTS, *,
+                      pathfinder: Callable[[str], str | None] | None = None,
+                      package_paths: Iterable[str] = ()) -> list[str]:
+    """The include folders NVRTC needs: one with the runtime headers (<cooperative_groups.h>) and
+    one with CCCL (<cuda/atomic>), or one holding both (CUDA 12 layout).
+
+    Looked for, in order: `pathfinder(libname)` ("cudart", "cccl"; cuda.pathfinder's finder in
+    the real call), the wheel folders under each of `package_paths` (the `nvidia` package), then
+    the toolkits at $CUDA_PATH, $CUDA_HOME, each of `roots` and the one holding the `nvcc` on
+    $PATH (each as <root>/include and, CUDA 13, <root>/include/cccl). A folder is taken when it
+    exists and supplies a part not found yet, so the first complete set wins and one toolkit's
+    headers are not shadowed by another's. Pure but for the file system: `env` stands in for
+    os.environ. Returns [] (and warns) when nothing is found.
+    """
+    chosen: list[str] = []
+    seen: set[str] = set()
+    have_runtime = have_cccl = False
+    for d in _candidate_dirs(env, roots, pathfinder, package_paths):
+        if have_runtime and have_cccl:
+            break
+        real = os.path.realpath(d)
+        if real in seen or not d.is_dir():
+            continue
+        seen.add(real)
+        runtime = not have_runtime and (d / _RUNTIME_MARKER).is_file()
+        cccl = not have_cccl and (d / _CCCL_MARKER).is_file()
+        if runtime or cccl:
+            chosen.append(str(d))
+            have_runtime, have_cccl = have_runtime or runtime, have_cccl or cccl
+    if not chosen:
+        log.warning("no CUDA toolkit headers found (no nvidia-cuda-runtime / nvidia-cuda-cccl wheels, "
+                    "no toolkit at $CUDA_PATH, $CUDA_HOME or %s): kernels that include "
+                    "<cooperative_groups.h> will not compile", ", ".join(map(str, roots)) or "-")
+    elif not (have_runtime and have_cccl):
+        log.warning("incomplete CUDA toolkit headers (%s; %s missing): kernels that include "
+                    "<cooperative_groups.h> will not compile", ", ".join(chosen),
+                    _RUNTIME_MARKER if not have_runtime else f"CCCL <{_CCCL_MARKER}>")
+    return chosen
 
 
 _include_dirs_cache: list[str] | None = None
 
 
 def include_dirs() -> list[str]:
-    """Toolkit include folders passed to NVRTC: the runtime headers, then CCCL (<cuda/atomic>)."""
+    """Toolkit include folders passed to NVRTC (find_include_dirs for this process, remembered).
+    The emitted sources need none unless they use cooperative groups."""
     global _include_dirs_cache
     if _include_dirs_cache is None:
-        found = [_find_header_dir("cudart"), _find_header_dir("cccl")]
-        found = [d for d in found if d] or _package_include_dirs()
-        if not found and os.environ.get("CUDA_HOME"):
-            home = Path(os.environ["CUDA_HOME"]) / "include"
-            found = [str(home), str(home / "cccl")]
-        unique = []
-        for d in found:
-            if Path(d).is_dir() and d not in unique:
-                unique.append(d)
-        if not unique:
-            log.warning("no CUDA toolkit headers found; <cooperative_groups.h> will not compile")
-        _include_dirs_cache = unique
+        _include_dirs_cache = find_include_dirs(os.environ, pathfinder=_find_header_dir,
+                                                package_paths=_nvidia_package_paths())
     return list(_include_dirs_cache)
 
 
