@@ -39,3 +39,8 @@ def divide(x: f32[:], out: f32[:], n: i32):
     i = global_id()
     if i < n:
         out[i] = x[i] / f32(0.0)
+
+
+# Any 1D launch its arrays cover (the convention: basic_kernels.GEOMETRY).
+GEOMETRY: dict = {}
+ARGS: dict = {}

@@ -121,5 +121,22 @@ def barrier_in_for_loop(x: i32[:], out: i32[:], rounds: i32):
     out[t] = buf[t]
 
 
+# Launches and arguments these kernels are written for (the convention: basic_kernels.GEOMETRY).
+GEOMETRY = {
+    "tree_reduce": (2, 64),                    # shared buf of 64, indexed by thread
+    "uniform_if_barrier": (1, 32),             # shared buf of 32, indexed by thread
+    "early_exit_then_barrier": (1, 32),        # shared buf of 32, indexed by thread
+    "warp_sum_shfl_down": (2, 32),             # whole 32-lane warps
+    "warp_butterfly_max": (2, 32),
+    "warp_ballot": (2, 32),
+    "per_block_shared": (4, 16),               # shared buf of 16, indexed by thread
+    "barrier_in_for_loop": (1, 16),            # shared buf of 16, indexed by thread (and t + 1 mod 16)
+}
+
+ARGS = {
+    "early_exit_then_barrier": {"n": 10},      # buf[(t + 1) % n] stays inside the 32-element buf
+    "barrier_in_for_loop": {"rounds": 3},      # each round doubles the values: keep them small
+}
+
 ALL = [tree_reduce, uniform_if_barrier, divergent_if_barrier, divergent_loop_barrier, early_exit_then_barrier,
        warp_sum_shfl_down, warp_butterfly_max, warp_ballot, per_block_shared, barrier_in_for_loop]

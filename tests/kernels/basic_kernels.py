@@ -195,5 +195,29 @@ def sum_i64(x: i64[:], out: i64[:], n: i32):
         out[0] = acc
 
 
+# The launch each kernel is written for, where it assumes one: name -> (grid, block). Shared arrays
+# sized to the block, warp/block collectives and fixed thread counts need their entry; a kernel not
+# listed is correct under any 1D launch whose threads its arrays cover. tools/gpu_check.py and
+# tests/sim/test_numba_corpus.py launch every corpus kernel this way (each corpus module has both
+# dicts; test_gpu_check.py checks that the kernels which need an entry have one).
+GEOMETRY = {
+    "fill_2d": ((2, 2), (8, 8)),               # a 2D launch: the default 1D one fills row 0 only
+    "fill_3d": ((2, 2, 2), (4, 4, 4)),
+    "block_sum": (2, BLOCK),                   # shared buf of BLOCK, indexed by thread
+    "transpose": ((2, 2), (TILE, TILE)),       # shared TILE x TILE tile, indexed by (ty, tx)
+    "thread_ids": ((2, 2, 2), (2, 2, 2)),      # flat_block assumes a 2 x 2 x 2 grid
+}
+
+# Arguments a kernel needs that a checker synthesising one array element per thread launched (and
+# integer scalars such as n = the array size) would get wrong: name -> {param: array shape, or the
+# value of a scalar}. Array shapes cover the kernel's GEOMETRY (or any launch when it has none).
+ARGS = {
+    "fill_2d": {"out": (12, 13)},                    # not a multiple of the block: the guards matter
+    "fill_3d": {"out": (5, 6, 7)},
+    "transpose": {"a": (16, 16), "out": (16, 16)},   # the 2 x 2 tiles of GEOMETRY
+    "thread_ids": {"out": (64, 6)},                  # one row per thread of GEOMETRY (unguarded)
+    "sum_until_negative": {"x": (512,), "n": 64},    # 8 values per row
+}
+
 ALL = [saxpy, fill_2d, fill_3d, block_sum, transpose, histogram, sum_until_negative, count_down, classify,
        absolute, poly, scale_offset, shapes, early_return, thread_ids, sum_i64]

@@ -54,3 +54,12 @@ def narrow_ops(a: u8[:], b: u32[:], c: u64[:], flags: boolean[:], out: u64[:], n
         out[k + 2] = c[i] >> u64(3)
         out[k + 3] = u64(1) if flags[i] else u64(0)
         out[k + 4] = u64(b[i] // u32(7))
+
+
+# Any 1D launch (the convention: basic_kernels.GEOMETRY); each kernel writes k values per element.
+GEOMETRY: dict = {}
+ARGS = {
+    "int_ops": {"out": (12 * 64,), "n": 64},
+    "float_ops": {"out": (8 * 64,), "n": 64},
+    "narrow_ops": {"out": (5 * 64,), "n": 64},
+}

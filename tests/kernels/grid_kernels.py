@@ -20,3 +20,9 @@ def grid_sync_in_branch(x: f32[:]):
     if thread_idx_x() == 0:
         grid_sync()
     x[block_idx_x()] = 1.0
+
+
+# Any 1D launch its arrays cover (the convention: basic_kernels.GEOMETRY); on a GPU the grid must
+# also fit the device at once (cooperative launch), which every small launch does.
+GEOMETRY: dict = {}
+ARGS: dict = {}

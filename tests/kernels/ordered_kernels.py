@@ -59,3 +59,11 @@ def device_arrays(x: f32[:], y: f32[:], n: i64):
         scale_into(y, x, i, 2.0)
         if t < 4:
             y[i] += tile_sum(tile, t)
+
+
+# Launches these kernels are written for (the convention: basic_kernels.GEOMETRY).
+GEOMETRY = {
+    "block_total": (1, 96),                    # one block-wide reduction of x[thread] (three warps)
+    "device_arrays": (2, 32),                  # shared (4, 8) tile, rows filled by threads 0..3
+}
+ARGS: dict = {}

@@ -76,5 +76,10 @@ def threshold(u: Field2D[f64], out: Field2D[f64], limit: f64):
     out[0, 0] = u.north + u.south
 
 
+# Stencils launch over their fields (tile and halo are in the decorator): no launch to record. The
+# convention: basic_kernels.GEOMETRY.
+GEOMETRY: dict = {}
+ARGS: dict = {}
+
 ALL = [laplace_1d, neighbours_2d, neighbours_3d, offsets_2d, offsets_3d, *HEAT.values(), cross_halo2, heat_3d,
        cell_coords, cell_coords_3d, threshold]

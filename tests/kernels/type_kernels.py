@@ -117,3 +117,9 @@ def python_rounding(x: f64[:], out: i64[:], n: i32):
         out[4 * i + 1] = math.ceil(x[i])
         out[4 * i + 2] = math.trunc(x[i])
         out[4 * i + 3] = round(x[i]) * 2
+
+
+# Every kernel here is correct under any 1D launch its arrays cover (the convention:
+# basic_kernels.GEOMETRY); python_rounding writes 4 values per element.
+GEOMETRY: dict = {}
+ARGS = {"python_rounding": {"out": (256,), "n": 64}}

@@ -22,9 +22,10 @@ SIM_LACKS = {"warp_collective", "grid_barrier", "block_collective"}
 SIM_LACKS_NAMES = ("load_acquire", "store_release")  # cuda.ldcv/stwt need a real device
 
 
-# kernels written for one launch geometry (shared tiles sized to the block): launch them that way
-GEOMETRY = {"block_sum": (2, 64), "transpose": ((2, 2), (8, 8)), "thread_ids": ((2, 2, 2), (2, 2, 2))}
-SHAPES = {"thread_ids": (64, 6), "transpose": (16, 16)}
+def recorded(k, table: str):
+    """The kernel's entry in its corpus module's GEOMETRY or ARGS (the launch it is written for and
+    the array shapes that launch needs; see basic_kernels.GEOMETRY), or None."""
+    return getattr(importlib.import_module(k.fn.__module__), table, {}).get(k.name)
 
 
 def runnable(k) -> bool:
@@ -55,7 +56,7 @@ def inputs(k, rng):
         t = p.type
         if isinstance(t, T.ArrayType):
             shape = (512,) if t.ndim == 1 else ((12, 13) if t.ndim == 2 else (5, 6, 7))
-            shape = SHAPES.get(k.name, shape)
+            shape = (recorded(k, "ARGS") or {}).get(p.name, shape)
             if t.dtype.is_float:
                 args.append((rng.random(shape) + 0.5).astype(t.dtype.np_dtype))
             else:
@@ -73,7 +74,7 @@ def test_numba_output_equals_cpu_output(k):
         k.to("cpu")(*a)
         k.to("numba")(*b)
     else:
-        grid, block = GEOMETRY.get(k.name, (2, 32))
+        grid, block = recorded(k, "GEOMETRY") or (2, 32)
         k.to("cpu")[grid, block](*a)
         k.to("numba")[grid, block](*b)
     for x, y in zip(a, b):
