@@ -76,6 +76,17 @@ def _resolve_backend(backend: str):
                                   "use Runtime(backend='cpu') or 'auto'")
 
 
+class _Preload:
+    """A backend's preload hook seen as an actor's compile (for Runtime._compile's errors)."""
+
+    def __init__(self, hook, kernel):
+        self.hook, self.kernel = hook, kernel
+        self.where = getattr(hook, "__module__", "backend").rsplit(".", 1)[-1]
+
+    def compile(self) -> None:
+        self.hook(self.kernel)
+
+
 _live_runtimes: "weakref.WeakSet[Runtime]" = weakref.WeakSet()
 
 
@@ -92,8 +103,15 @@ def _close_live_runtimes() -> None:
 
 class Runtime:
     def __init__(self, backend: str = "auto", node_id: int = 0, watchdog_interval: float = 0.05,
-                 dead_letter_max: int = 100_000):
+                 dead_letter_max: int = 100_000, arena_mib: int | None = None, preload=()):
+        """`arena_mib` (GPU backends): the size of the mapped and device memory arenas the actors'
+        queues are carved from, allocated now, before any actor is resident (backends/cuda_resources.py;
+        default 64 MiB each). `preload`: ring kernels to compile and load now, so that launching
+        them later loads no module while other actors are resident."""
         self._cuda = _resolve_backend(backend)
+        prepare = getattr(self._cuda, "prepare", None)
+        if prepare is not None:
+            prepare(arena_mib)
         self.backend = "cpu" if self._cuda is None else ("numba" if backend == "numba" else "cuda")
         self.node_id = node_id
         self.hlc = HLC(node_id)
@@ -109,6 +127,17 @@ class Runtime:
                                           name="ringkernel-watchdog", daemon=True)
         self._watchdog.start()
         _live_runtimes.add(self)
+        self.preload(*preload)
+
+    def preload(self, *kernels) -> None:
+        """Compile and load these ring kernels' actor modules now (GPU backends: NVRTC or numba,
+        and the module load), so a later launch of them loads nothing while other actors are
+        resident. Nothing to do on the cpu backend."""
+        preload = getattr(self._cuda, "preload", None)
+        for kernel in kernels:
+            abi.check_kernel(kernel)
+            if preload is not None:
+                self._compile(kernel, _Preload(preload, kernel))
 
     # -- context manager -----------------------------------------------------------------------
     def __enter__(self) -> "Runtime":
@@ -160,10 +189,12 @@ class Runtime:
         make_pool = getattr(self._cuda, "make_pool", None)
         if make_pool is not None:
             make_pool(actors)
+        self._admit(actors)
         return [self._register(kernel, a, options, f"{base}/{i}", parent, policy) for i, a in enumerate(actors)]
 
     def _start(self, kernel, options, name, parent, policy) -> KernelHandle:
         actor = self._make(kernel, options)
+        self._admit([actor])
         return self._register(kernel, actor, options, name or f"{kernel.name}#{actor.ctrl[CB['actor_id']]}",
                               parent, policy)
 
@@ -187,6 +218,18 @@ class Runtime:
         actor.peers = self._wire_peers(kernel, options.peers)
         self._compile(kernel, actor)
         return actor
+
+    def _admit(self, actors: list) -> None:
+        """GPU backends: refuse here, in the caller's thread, actors whose blocks could not all be
+        resident beside the running ones (backends/cuda_resident.admit), before any is started."""
+        admit = getattr(self._cuda, "admit", None)
+        if admit is not None:
+            try:
+                admit(actors)
+            except BaseException:
+                for actor in actors:
+                    getattr(actor, "close", lambda: None)()
+                raise
 
     def _register(self, kernel, actor, options, name, parent, policy) -> KernelHandle:
         handle = KernelHandle(self, kernel, actor, options, name, parent, policy)
@@ -247,7 +290,7 @@ class Runtime:
         except RingKernelError:
             raise
         except Exception as exc:
-            where = type(actor).__module__.rsplit(".", 1)[-1]
+            where = getattr(actor, "where", None) or type(actor).__module__.rsplit(".", 1)[-1]
             raise CompileError(f"ring kernel {kernel.name} failed to compile for the {where} backend "
                                f"(handler contract: ringkernel_runtime.actor_abi): {exc}") from exc
 

@@ -11,9 +11,11 @@ Pieces, each its own module:
     cuda_driver  available, require_device, device_info, DeviceArray, MappedBuffer, Stream
     cuda_launch  Module, Kernel (occupancy, cooperative and cluster checks), parameter packing
     cuda_actor   make_actor: resident ring-kernel actors for Runtime(backend="cuda")
+    cuda_resources  the arenas, stream pool and residency ledger those actors draw from
 """
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
@@ -29,7 +31,7 @@ from .cuda_driver import (  # noqa: F401  (re-exported API)
 from .cuda_launch import (  # noqa: F401
     SCALAR_CTYPES, Kernel, KernelAttributes, Module, load_module,
 )
-from .cuda_actor import CudaActor, make_actor, make_pool  # noqa: F401  (Runtime(backend="cuda") actors)
+from .cuda_actor import CudaActor, admit, make_actor, make_pool, prepare, preload  # noqa: F401  (Runtime(backend="cuda") actors)
 from .cuda_nvrtc import (  # noqa: F401
     CacheStats, CompiledModule, cache_stats, compile_cuda, default_cache_dir, include_dirs,
     reset_cache_stats,
@@ -41,9 +43,10 @@ __all__ = [
     "default_cache_dir", "load_module", "Module", "Kernel", "DeviceArray", "MappedBuffer",
     "mapped_array", "mapped_device_pointer", "Stream", "synchronize", "get_kernel",
     "launch_source",
-    "marshal_args", "CudaDriverError", "make_actor", "make_pool", "CudaActor",
+    "marshal_args", "CudaDriverError", "make_actor", "make_pool", "prepare", "preload", "admit", "CudaActor",
 ]
 
+log = logging.getLogger("ringkernel.cuda")
 _kernels: dict[tuple, Kernel] = {}
 _kernels_lock = threading.Lock()
 
@@ -58,6 +61,12 @@ def get_kernel(source: str, kernel_name: str, *, options: tuple[str, ...] = (),
             require_device()
             compiled = compile_cuda(source, options=tuple(options), arch=arch,
                                     cache_dir=cache_dir)
+            from . import cuda_driver
+            if cuda_driver.resident_count():
+                # a module load may wait for running kernels; resident actors never finish
+                log.warning("loading the module of %s while %d actor launch(es) are resident; if this "
+                            "hangs, load it first: Runtime(..., preload=[kernels])",
+                            kernel_name, cuda_driver.resident_count())
             kernel = load_module(compiled).kernel(kernel_name)
             _kernels[key] = kernel
     return kernel

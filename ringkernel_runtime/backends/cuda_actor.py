@@ -42,8 +42,9 @@ from .. import actor_abi as abi
 from ..errors import LaunchError
 from ..layout import CB, CB_WORDS, Field, Layout
 from ..lifecycle import EXIT_FAILED, EXIT_TERMINATED, KernelState
-from ..layout import QH_HEAD, QH_TAIL
 from ..queues import _WEAK_ORDER, Queue
+from .cuda_queues import DeviceQueue, MappedQueue, Memory  # noqa: F401  (re-exported)
+from .cuda_resident import ResidentStream, admit, launch_resident  # noqa: F401  (re-exported)
 
 _F = lambda name, doc="": Field(name, "u8", doc=doc)  # noqa: E731
 
@@ -77,148 +78,9 @@ def block_threads(source: str) -> int:
     return int(m.group(1))
 
 
-class Memory:
-    """Where the actor's arrays live. The default is mapped pinned memory; tests pass fakes."""
-
-    def host_array(self, shape, dtype) -> np.ndarray:
-        from .cuda import mapped_array
-        return mapped_array(shape, dtype)
-
-    def device_pointer(self, array: np.ndarray) -> int:
-        from .cuda import mapped_device_pointer
-        ptr = mapped_device_pointer(array)
-        if ptr is None:
-            raise LaunchError("a queue array is not in mapped memory (cuda actors need mapped queues)")
-        return ptr
-
-    def device_zeros(self, nbytes: int):
-        """(owner, device pointer) of zeroed device memory (the K2K producer lock)."""
-        return self.device_copy(np.zeros(max(nbytes // 8, 1), dtype=np.uint64))
-
-    def device_copy(self, host: np.ndarray):
-        """(owner, device pointer) of device memory initialised from `host`."""
-        from .cuda import DeviceArray
-        arr = DeviceArray.from_host(host)
-        return arr, arr.ptr
-
-    def copy_to_host(self, owner, host: np.ndarray) -> None:
-        owner.copy_to_host(host)
-
-    def write_word(self, owner, index: int, value: int) -> None:
-        """Store one 64-bit word (a position the host owns) without touching its neighbours."""
-        from .cuda_driver import _driver, check, require_device
-        require_device()
-        word = np.array([value], dtype=np.uint64)
-        check(_driver().cuMemcpyHtoD(owner.ptr + 8 * index, word.ctypes.data, 8), "cuMemcpyHtoD")
-
-
-class MappedQueue(Queue):
-    """queues.Queue with its header, slot headers and payloads in mapped memory."""
-
-    def __init__(self, dtype, capacity: int, type_id: int, memory: Memory):
-        super().__init__(dtype, capacity, type_id)
-        for name in ("hdr", "meta", "payload"):
-            host = getattr(self, name)
-            mapped = memory.host_array(host.shape, host.dtype)
-            mapped[...] = host
-            setattr(self, name, mapped)
-        self.rebind()
-        self.pointers = tuple(memory.device_pointer(a) for a in (self.hdr, self.meta, self.payload))
-
-
-class DeviceQueue(Queue):
-    """A K2K inbox in device memory (DESIGN.md §6): GPU blocks produce into it (rk_send_peer) and
-    its actor's block consumes it, without the host.
-
-    The host reads it only to dead-letter what is left, while its consumer is parked (a failed
-    message) or stopped (terminate): it copies the header, slot headers and payloads into the host
-    arrays `hdr`, `meta`, `payload` (shadows), pops there, and writes back the head word alone
-    (producers own the tail and may still be publishing beyond the copied tail).
-    """
-
-    def __init__(self, dtype, capacity: int, type_id: int, memory: Memory):
-        super().__init__(dtype, capacity, type_id)
-        self.memory = memory
-        self._device = [memory.device_copy(a) for a in (self.hdr, self.meta, self.payload)]
-        self.pointers = tuple(ptr for _, ptr in self._device)
-        self.owners = tuple(owner for owner, _ in self._device)
-        self._copy_lock = threading.Lock()
-
-    def _pull(self) -> None:
-        for (owner, _), host in zip(self._device, (self.hdr, self.meta, self.payload)):
-            self.memory.copy_to_host(owner, host)
-
-    def _push_head(self) -> None:
-        self.memory.write_word(self.owners[0], QH_HEAD, int(self.hdr[QH_HEAD]))
-
-    def depth(self) -> int:
-        words = np.empty_like(self.hdr)         # not the shadow: a pop may be between pull and push
-        self.memory.copy_to_host(self.owners[0], words)
-        return int(words[QH_TAIL]) - int(words[QH_HEAD])
-
-    def free(self) -> int:
-        return self.capacity - self.depth()
-
-    def pop_one(self):
-        with self._copy_lock:
-            self._pull()
-            popped = super().pop_one()
-            if popped is not None:
-                self._push_head()
-            return popped
-
-    def pop_many(self, max_count: int):
-        with self._copy_lock:
-            self._pull()
-            out = super().pop_many(max_count)
-            if len(out[0]):
-                self._push_head()
-            return out
-
-    def push_one(self, *args, **kwargs):
-        raise LaunchError("a K2K inbox in device memory takes messages from GPU actors only; "
-                          "send from the host with handle.send")
-
-    push_many = push_one
-
-
 # host address of a K2K inbox's header (its host shadow) -> device pointers (hdr, meta, payload, lock)
 _locks: dict[int, tuple[int, int, int, int]] = {}
 _locks_guard = threading.Lock()
-
-
-class ResidentStream:
-    """A stream running resident actor blocks. While any is running, device and mapped memory
-    frees are deferred (cuda_driver): freeing may wait for the device to go idle, which a resident
-    block never does. `done()` is the stream's; the first time it says done (or faults) the launch
-    counts as stopped."""
-
-    def __init__(self, stream):
-        from . import cuda_driver
-        self.stream, self._stopped = stream, False
-        self._lock = threading.Lock()
-        cuda_driver.resident_started()
-
-    def _stop(self) -> None:
-        from . import cuda_driver
-        with self._lock:
-            if self._stopped:
-                return
-            self._stopped = True
-        cuda_driver.resident_stopped()
-
-    def done(self) -> bool:
-        try:
-            finished = self.stream.done()
-        except Exception:
-            self._stop()
-            raise
-        if finished:
-            self._stop()
-        return finished
-
-    def __getattr__(self, name):          # handle, threads, ... of the wrapped stream
-        return getattr(self.stream, name)
 
 
 class CudaActor:
@@ -339,8 +201,7 @@ class CudaActor:
         d["batch"], d["spin_ns"] = self.batch, self.spin_ns
 
     def _new_stream(self):
-        from .cuda import Stream
-        return Stream()
+        return self.memory.resources.streams.get()
 
     def _launch(self, active: bool) -> None:
         if self.pool is not None:
@@ -351,10 +212,12 @@ class CudaActor:
         self.ctrl[_EXIT] = 0
         if self.function is None:
             self.compile()
-        stream = self._new_stream()
-        self.function.launch(1, self.threads, [("ptr", self.memory.device_pointer(self.desc))],
-                             stream=stream)
-        self.stream = ResidentStream(stream)
+        try:
+            self.stream = launch_resident(f"actor {self.kernel.name}", self.function, 1, self.threads,
+                                          [("ptr", self.memory.device_pointer(self.desc))], self._new_stream)
+        except Exception as exc:          # never launched: nothing to resume, nothing to restart
+            self.fault = exc
+            raise
         self.launched = True
 
     def run_loop(self, active: bool, poll_s: float = 1e-3) -> int:
@@ -451,6 +314,7 @@ class CudaPool:
         self.members = list(members)
         self.descs = members[0].memory.host_array(len(members), ACTOR_DESC.dtype)
         self.launches = 0
+        self.failed: BaseException | None = None   # the launch was refused or failed: no member runs
         self._lock = threading.Lock()
         for m in self.members:
             m.pool = self
@@ -458,33 +322,57 @@ class CudaPool:
     def launch(self, active: bool) -> None:
         """Launch the grid once (idempotent): every member's descriptor, state and exit reason first."""
         with self._lock:
+            if self.failed is not None:
+                raise self.failed
             if self.launches:
                 return
-            first = self.members[0]
-            if first.function is None:
-                first.compile()
-            for i, m in enumerate(self.members):
-                m.fill_descriptor()
-                self.descs[i] = m.desc[0]
-                m.ctrl[_STATE] = _ACTIVE if active else _DRAINING
-                m.ctrl[_EXIT] = 0
-                m.function, m.threads, m.source = first.function, first.threads, first.source
-            stream = first._new_stream()
-            # cooperative: every block of the pool must be resident at once (a block that waited
-            # for another to finish would wait forever), and the launch refuses a pool too large
-            # for the device instead of leaving members that never start
-            first.function.launch(len(self.members), first.threads,
-                                  [("ptr", first.memory.device_pointer(self.descs))], stream=stream,
-                                  cooperative=len(self.members) > 1)
-            stream = ResidentStream(stream)
-            self.launches += 1
-            for m in self.members:
-                m.stream, m.launched = stream, True
+            try:
+                self._launch_grid(active)
+            except Exception as exc:      # every member is failed for good: nothing to restart
+                self.failed = exc
+                for m in self.members:
+                    m.fault = exc
+                raise
+
+    def _launch_grid(self, active: bool) -> None:
+        first = self.members[0]
+        if first.function is None:
+            first.compile()
+        for i, m in enumerate(self.members):
+            m.fill_descriptor()
+            self.descs[i] = m.desc[0]
+            m.ctrl[_STATE] = _ACTIVE if active else _DRAINING
+            m.ctrl[_EXIT] = 0
+            m.function, m.threads, m.source = first.function, first.threads, first.source
+        # a plain launch: the blocks never wait for each other, so no cooperative launch is
+        # needed; but every block must become resident beside the actors already running (one
+        # that waited for a free slot would wait forever), which the residency ledger checks
+        # for the whole device before launching, refusing with the numbers
+        stream = launch_resident(f"pool of {len(self.members)} {first.kernel.name} actors", first.function,
+                                 len(self.members), first.threads,
+                                 [("ptr", first.memory.device_pointer(self.descs))], first._new_stream)
+        self.launches += 1
+        for m in self.members:
+            m.stream, m.launched = stream, True
 
 
 def make_pool(actors: list) -> CudaPool:
     """The backend hook runtime.py calls for Runtime.launch_pool on the cuda backend."""
     return CudaPool(actors)
+
+
+def prepare(arena_mib: int | None = None) -> None:
+    """The backend hook Runtime(backend="cuda") calls at start: the memory arenas' first chunks and
+    the stream pool, allocated before any actor is resident (cuda_resources)."""
+    from .cuda_resources import reserve
+    reserve(arena_mib)
+
+
+def preload(kernel) -> None:
+    """The backend hook Runtime.preload calls: compile and load the actor module now (the same
+    cached module every later CudaActor.compile of this kernel gets)."""
+    from .cuda import get_kernel
+    get_kernel(kernel.cuda_source(), f"rk_actor_{kernel.name}")
 
 
 def make_actor(kernel, actor_id: int, capacity: int, initial_state: np.ndarray, spin_ns: int,
@@ -494,5 +382,5 @@ def make_actor(kernel, actor_id: int, capacity: int, initial_state: np.ndarray, 
 
 
 __all__ = ["ACTOR_DESC", "PEER_LANE", "CudaActor", "CudaPool", "DeviceQueue", "MappedQueue", "Memory", "c_header",
-           "make_actor", "make_pool",
+           "admit", "launch_resident", "make_actor", "make_pool", "prepare", "preload",
            "EXIT_FAILED"]

@@ -241,26 +241,68 @@ class Stream:
 
 # Resident actor kernels never finish, and freeing memory may wait for the device to go idle: while
 # any is resident, frees are queued and done when the last one has stopped (cuda_actor counts them).
-_resident_lock = threading.Lock()
+# Others that free on their own (numba's deferred deallocations, numba_actor.py) register hooks run
+# when the first launch starts (0 -> 1) and when the last one stops (1 -> 0).
+_resident_lock = threading.RLock()      # reentrant: a finaliser run by GC inside it may _release()
+_resident_transition = threading.RLock()  # orders the transitions and their hooks
 _resident_count = 0
 _deferred_frees: list = []
+_resident_hooks: list = []              # (on_first_started, on_last_stopped) pairs
+
+
+def add_resident_hooks(on_first_started, on_last_stopped) -> None:
+    """Call `on_first_started()` when a resident launch starts while none runs, and
+    `on_last_stopped()` when the last one has stopped (after the queued frees are done). Hooks run
+    one transition at a time, in the thread that started or stopped the launch; whatever they
+    raise is ignored. If launches are resident now, `on_first_started` is called at once. Adding
+    the same pair again does nothing."""
+    with _resident_transition:
+        if (on_first_started, on_last_stopped) in _resident_hooks:
+            return
+        _resident_hooks.append((on_first_started, on_last_stopped))
+        with _resident_lock:
+            resident = _resident_count > 0
+        if resident:
+            _quiet(on_first_started)
+
+
+def remove_resident_hooks(on_first_started, on_last_stopped) -> None:
+    with _resident_transition:
+        if (on_first_started, on_last_stopped) in _resident_hooks:
+            _resident_hooks.remove((on_first_started, on_last_stopped))
+
+
+def resident_count() -> int:
+    """How many resident launches are counted now."""
+    with _resident_lock:
+        return _resident_count
 
 
 def resident_started() -> None:
     global _resident_count
-    with _resident_lock:
-        _resident_count += 1
+    with _resident_transition:
+        with _resident_lock:
+            _resident_count += 1
+            first = _resident_count == 1
+        if first:
+            for on_first_started, _ in list(_resident_hooks):
+                _quiet(on_first_started)
 
 
 def resident_stopped() -> None:
     global _resident_count
-    with _resident_lock:
-        _resident_count = max(_resident_count - 1, 0)
-        pending = _deferred_frees[:] if _resident_count == 0 else []
-        if pending:
-            _deferred_frees.clear()
-    for release in pending:
-        _quiet(release)
+    with _resident_transition:
+        with _resident_lock:
+            last = _resident_count == 1
+            _resident_count = max(_resident_count - 1, 0)
+            pending = _deferred_frees[:] if _resident_count == 0 else []
+            if pending:
+                _deferred_frees.clear()
+        for release in pending:
+            _quiet(release)
+        if last:
+            for _, on_last_stopped in list(_resident_hooks):
+                _quiet(on_last_stopped)
 
 
 def deferred_frees() -> int:
