@@ -19,6 +19,13 @@ helpers of templates/numba_actor_ops.cu (numba_ops.py).
 Under the numba CUDA simulator (NUMBA_ENABLE_CUDASIM=1) the same kernel runs on its own Python
 thread over the same numpy memory, so the protocol is testable without a GPU. The simulator runs
 one kernel at a time: one numba actor per process there.
+
+numba frees its memory (cuMemFree, cuMemFreeHost, cuModuleUnload) through a per-context queue it
+flushes when enough is queued, from whichever thread drops the last reference. Freeing may wait
+for the device to go idle, which a resident block never does: from the first resident launch to
+the last stop, numba's flushing is held off (its own `Context.defer_cleanup()`, entered when the
+first launch starts and left when the last one stops; cuda_driver's resident hooks), and what was
+queued meanwhile is freed then.
 """
 from __future__ import annotations
 
@@ -26,8 +33,9 @@ import threading
 
 import numpy as np
 
+from .. import actor_abi as abi
 from ..errors import LaunchError
-from .cuda_actor import CudaActor, Memory, ResidentStream
+from .cuda_actor import CudaActor, Memory, ResidentStream, launch_resident
 from .numba_ops import SIMULATOR
 
 _inboxes: dict[int, tuple] = {}     # host address of a K2K inbox header -> its kernel arguments
@@ -39,6 +47,90 @@ _SIM_ONE = ("the CUDA simulator runs one kernel at a time: one numba actor per p
 
 def _address(array: np.ndarray) -> int:
     return int(array.__array_interface__["data"][0])
+
+
+# -- numba's deferred deallocations, held while resident blocks run ----------------------------------
+_held: dict[int, tuple] = {}        # id(target) -> (target, its entered defer_cleanup()/disable())
+_held_guard = threading.RLock()
+
+
+def hold_numba_deallocations(target) -> bool:
+    """Keep numba from flushing `target`'s queued frees until release_numba_deallocations().
+
+    `target` is a numba Context (its `defer_cleanup()` holds the memory manager's queue too) or a
+    numba `_PendingDeallocs` (its `disable()`). Holding a target already held does nothing (False).
+    """
+    with _held_guard:
+        if id(target) in _held:
+            return False
+        hold = target.defer_cleanup() if hasattr(target, "defer_cleanup") else target.disable()
+        hold.__enter__()                # a generator context manager: left later, maybe elsewhere
+        _held[id(target)] = (target, hold)
+        return True
+
+
+def release_numba_deallocations() -> None:
+    """Leave every hold, then free what numba queued meanwhile (as it would have without them)."""
+    with _held_guard:
+        held = list(_held.values())
+        _held.clear()
+    error = None
+    for target, hold in held:          # every hold is left, even if one of them raises
+        try:
+            hold.__exit__(None, None, None)
+            _flush(target)
+        except Exception as exc:       # noqa: BLE001 - reported after the others are released
+            error = error or exc
+    if error is not None:
+        raise error
+
+
+def _flush(target) -> None:
+    """Flush the queues of a held target (a no-op where someone else still defers cleanup)."""
+    if not hasattr(target, "defer_cleanup"):
+        target.clear()
+        return
+    queues = [target.deallocations, getattr(target.memory_manager, "deallocations", None)]
+    queues = [q for q in queues if q is not None and len(q) and not q.is_disabled]
+    if not queues:
+        return
+    target.push()                       # the frees run in this thread: make the context current
+    try:
+        for queue in queues:
+            queue.clear()
+    finally:
+        target.pop()
+
+
+def _numba_contexts() -> list:
+    """The CUDA contexts numba has created so far; never initialises the driver or makes one."""
+    import sys
+    module = sys.modules.get("numba.cuda.cudadrv.driver")
+    if SIMULATOR or module is None:
+        return []
+    driver = getattr(module, "driver", None)
+    devices = vars(driver).get("devices") if driver is not None else None  # never a lazy lookup
+    if not devices:
+        return []
+    contexts = (getattr(device, "primary_context", None) for device in list(devices.values()))
+    return [ctx for ctx in contexts if ctx is not None]
+
+
+def _on_first_resident() -> None:
+    for ctx in _numba_contexts():
+        hold_numba_deallocations(ctx)
+
+
+def _on_last_stopped() -> None:
+    release_numba_deallocations()
+
+
+def _register_resident_hooks() -> None:
+    from . import cuda_driver
+    cuda_driver.add_resident_hooks(_on_first_resident, _on_last_stopped)
+
+
+_register_resident_hooks()
 
 
 def available() -> bool:
@@ -138,6 +230,28 @@ class _SimStream:
         return True
 
 
+class _NumbaKernel:
+    """numba's dispatcher of one actor kernel, with what a resident launch asks of a kernel
+    (cuda_resident.launch_resident): its occupancy, and a launch on a given stream."""
+
+    def __init__(self, dispatcher):
+        self.dispatcher = dispatcher
+
+    def __getitem__(self, config):                  # fn[grid, block(, stream)] as numba spells it
+        return self.dispatcher[config]
+
+    def max_active_blocks_per_sm(self, threads: int) -> int | None:
+        if SIMULATOR or not getattr(self.dispatcher, "overloads", None):
+            return None                             # the simulator has no occupancy; not compiled
+        from .cuda_driver import require_device
+        compiled = next(iter(self.dispatcher.overloads.values()))
+        return compiled.max_cooperative_grid_blocks(threads) // require_device().sm_count
+
+    def launch(self, blocks: int, threads: int, args, stream=None) -> None:
+        from numba import cuda
+        self.dispatcher[blocks, threads, cuda.external_stream(int(stream.handle))](*args)
+
+
 class NumbaActor(CudaActor):
     """CudaActor whose block runs the numba.cuda actor loop."""
 
@@ -163,9 +277,9 @@ class NumbaActor(CudaActor):
         self.source = self.kernel.numba_source(self.requested_threads)
         module = load_source(self.source, f"{self.kernel.name}_ring_numba")
         self.threads = int(module.RK_THREADS)
-        self.function = getattr(module, f"rk_actor_{self.kernel.name}")
+        self.function = _NumbaKernel(getattr(module, f"rk_actor_{self.kernel.name}"))
         if not SIMULATOR:
-            self.function.compile(tuple(numba.typeof(a) for a in self.kernel_args()))
+            self.function.dispatcher.compile(tuple(numba.typeof(a) for a in self.kernel_args()))
 
     def kernel_args(self) -> list:
         arg = self.memory.arg
@@ -200,16 +314,63 @@ class NumbaActor(CudaActor):
         else:
             from numba import cuda
 
-            from .cuda import Stream
-            stream = Stream()
-            self.function[1, self.threads, cuda.external_stream(int(stream.handle))](*args)
-            self.stream = ResidentStream(stream)
+            from . import cuda_driver
+            # counted from before the launch until its ResidentStream counts it, so numba never
+            # flushes in between, and a last stop's flush elsewhere finishes before this launch
+            cuda_driver.resident_started()
+            try:
+                hold_numba_deallocations(cuda.current_context())   # made after the first launch?
+                self.stream = launch_resident(f"actor {self.kernel.name}", self.function, 1, self.threads,
+                                              args, self._new_stream)
+            except Exception as exc:      # never launched: nothing to resume, nothing to restart
+                self.fault = exc
+                raise
+            finally:
+                cuda_driver.resident_stopped()
         self.launched = True
+
+    @staticmethod
+    def _scratch_inbox(message_type):
+        """((hdr, meta, payload, scratch), key) of a throwaway K2K inbox of `message_type`."""
+        from .cuda_queues import DeviceQueue
+        mem = NumbaMemory()
+        q = DeviceQueue(message_type.dtype, 2, message_type.type_id, mem)
+        lock, _ = mem.device_zeros(128)
+        key = _address(q.hdr)
+        with _inboxes_guard:
+            _inboxes[key] = (*q.owners, lock)
+        return (q.hdr, q.meta, q.payload, np.zeros(1, q.dtype)), key
 
     def close(self) -> None:
         with _inboxes_guard:
             _inboxes.pop(_address(self.k2k_lane.hdr), None)
         super().close()
+
+
+def prepare(arena_mib: int | None = None) -> None:
+    """The backend hook Runtime(backend="numba") calls at start: the stream pool, created before
+    any actor is resident (numba allocates the actors' memory itself; arena_mib is for cuda)."""
+    if not SIMULATOR:
+        from .cuda_resources import resources
+        resources().streams.reserve()
+
+
+def preload(kernel) -> None:
+    """The backend hook Runtime.preload calls: generate, compile and link the numba actor module now
+    (numba compiles per argument types: peers are stood in for by scratch inboxes of their types)."""
+    if SIMULATOR:
+        return
+    state = np.zeros(1, kernel.state_type.dtype if kernel.state_type is not None else abi.NO_STATE_DTYPE)
+    actor = NumbaActor(kernel, 0, 2, state, 0, 0, 1)
+    scratch = [NumbaActor._scratch_inbox(t) for _, t in sorted(dict(kernel.peers).items())]
+    try:
+        actor.peers = tuple(lane for lane, _ in scratch)
+        actor.compile()
+    finally:
+        for _, key in scratch:
+            with _inboxes_guard:
+                _inboxes.pop(key, None)
+        actor.close()
 
 
 def make_actor(kernel, actor_id: int, capacity: int, initial_state: np.ndarray, spin_ns: int,
@@ -218,4 +379,5 @@ def make_actor(kernel, actor_id: int, capacity: int, initial_state: np.ndarray, 
     return NumbaActor(kernel, actor_id, capacity, initial_state, spin_ns, peer_timeout_ns, batch, node_id)
 
 
-__all__ = ["NumbaActor", "NumbaMemory", "available", "make_actor", "unavailable_reason"]
+__all__ = ["NumbaActor", "NumbaMemory", "available", "hold_numba_deallocations", "make_actor", "prepare", "preload",
+           "release_numba_deallocations", "unavailable_reason"]
