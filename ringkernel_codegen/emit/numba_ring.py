@@ -1,12 +1,13 @@
 """numba.cuda emitter for ring kernels: the handler as a numba.cuda device function, and the whole
 resident actor module (templates/ring_actor_numba.py.j2, the same protocol as ring_actor.cu.j2).
 
-    handler(_rk_msg, _rk_reply, _rk_state, _rk_ctx, _rk_mctx, _rk_ctrl, <per peer k: _rk_p{k}h,
-            _rk_p{k}m, _rk_p{k}p, _rk_p{k}l>) -> 0 reply written | 1 no reply | 2 failed
+    handler(_rk_msg, _rk_reply, _rk_state, _rk_ctx, _rk_mctx, _rk_ctrl, _rk_beat, <per peer k:
+            _rk_p{k}h, _rk_p{k}m, _rk_p{k}p, _rk_p{k}l>) -> 0 reply written | 1 no reply | 2 failed
 
 msg, reply and state are records (shared memory, the reply queue slot, shared memory); ctx the
 thread's int64 context (actor_abi.CTX_*); mctx the mapped context the host writes CTX_ABORT into;
-ctrl the control block (a send blocked on a full inbox beats its heartbeat).
+ctrl the control block and beat the block's heartbeat stamp (shared memory): sends beat the
+heartbeat (rate-limited), so a handler that sends for long, or waits on a full inbox, is not a stall.
 Peer k (in sorted(peers) order) is its K2K inbox: header words, slot headers, payloads, and the
 producer lock in device memory. ctx.send("p", M(...)) locks the inbox and waits for room
 (ringkernel_runtime.backends.numba_ops.send_begin), fills the payload slot in place, then publishes
@@ -25,7 +26,7 @@ from .numba import HEADER, NumbaEmitter, _devices
 RING_HEADER = HEADER + '''from ringkernel_runtime import actor_abi as _abi
 from ringkernel_runtime.backends import numba_ops as _rko
 '''
-ARGS = ["_rk_msg", "_rk_reply", "_rk_state", "_rk_ctx", "_rk_mctx", "_rk_ctrl"]
+ARGS = ["_rk_msg", "_rk_reply", "_rk_state", "_rk_ctx", "_rk_mctx", "_rk_ctrl", "_rk_beat"]
 
 
 def peer_names(k: int) -> list[str]:
@@ -35,7 +36,7 @@ def peer_names(k: int) -> list[str]:
 class RingNumbaEmitter(RingPyOps, NumbaEmitter):
     def emit_send(self, k, call, depth):
         h, m, p, lock = peer_names(k)
-        self.emit(f"_rk_j = _rko.send_begin({h}, {lock}, _rk_ctx, _rk_mctx, _rk_ctrl, {k})", depth)
+        self.emit(f"_rk_j = _rko.send_begin({h}, {lock}, _rk_ctx, _rk_mctx, _rk_ctrl, _rk_beat, {k})", depth)
         self.emit("if _rk_j < 0:", depth)
         self.emit("return _abi.FAILED", depth + 1)
         self.fill(f"{p}[_rk_j]", call, depth)

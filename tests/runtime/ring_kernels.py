@@ -1,5 +1,6 @@
 """Ring kernels written in the DSL (compiled by ringkernel_codegen), used by test_ring_codegen.py."""
-from ringkernel_codegen import f32, f64, i64, message, ring_kernel
+from ringkernel_codegen import device, f32, f64, i64, message, ring_kernel, u64
+from ringkernel_codegen.dsl import globaltimer
 
 
 @message
@@ -79,3 +80,46 @@ def square(ctx, msg: Job) -> Job:
 @ring_kernel(input=Job, output=None, parallel=True, peers={"next": Job})
 def forward(ctx, msg: Job):
     ctx.send("next", Job(seq=msg.seq, value=msg.value))
+
+
+
+# -- slow handlers, for the watchdog (tests/runtime/test_heartbeat.py) ------------------------------
+@message
+class Work:
+    seq: i64
+    wait_ns: i64     # busy-wait this long on %globaltimer per step (0: none; the simulator has no timer)
+    loops: i64       # then this many steps of arithmetic per step (the simulator's way to be slow)
+    sends: i64       # steps of the fan-out kernels (one K2K send each)
+    value: f64
+
+
+@device
+def dawdle_for(wait_ns: i64, loops: i64, value: f64) -> f64:
+    x = value
+    if wait_ns > 0:
+        t0 = globaltimer()
+        while globaltimer() - t0 < u64(wait_ns):
+            pass
+    for i in range(loops):
+        x = x * 0.5 + 1.0
+    return x
+
+
+@ring_kernel(input=Work, output=Work)
+def dawdle(ctx, msg: Work) -> Work:
+    x = dawdle_for(msg.wait_ns, msg.loops, msg.value)
+    return Work(seq=msg.seq, wait_ns=msg.wait_ns, loops=msg.loops, sends=msg.sends, value=x)
+
+
+@ring_kernel(input=Work, output=None, peers={"next": Item})
+def dawdle_fan_out(ctx, msg: Work):
+    for i in range(msg.sends):
+        x = dawdle_for(msg.wait_ns, msg.loops, msg.value)
+        ctx.send("next", Item(seq=msg.seq * 1000 + i, value=x))
+
+
+@ring_kernel(input=Work, output=None, parallel=True, peers={"next": Item})
+def dawdle_fan_out_parallel(ctx, msg: Work):
+    for i in range(msg.sends):
+        x = dawdle_for(msg.wait_ns, msg.loops, msg.value)
+        ctx.send("next", Item(seq=msg.seq * 1000 + i, value=x))

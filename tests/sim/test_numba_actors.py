@@ -216,3 +216,97 @@ def test_k2k_full_inbox_backpressure_then_fails_after_the_peer_timeout():
     finally:
         actor.post(CMD_TERMINATE)
         assert actor.wait_stopped(TIMEOUT)
+
+
+# -- the heartbeat through long batches (issue #16 item 5; the CUDA C++ loop: test_heartbeat.py) ----
+def _work(n, loops=0, sends=0):
+    b = rk.Work.zeros(n)
+    b["seq"] = np.arange(n)
+    b["loops"], b["sends"], b["value"] = loops, sends, 1.0
+    return b
+
+
+def _beats_inside(ctrl, stop, seen):
+    """Heartbeat values seen from inside a batch: once its first handler call began (the loop
+    stores last_correlation per message) and before messages_in (published per batch) moved."""
+    corr, before = int(ctrl[CB["last_correlation"]]), int(ctrl[CB["messages_in"]])
+    while not stop.is_set():
+        beat = int(ctrl[CB["heartbeat_ns"]])
+        if int(ctrl[CB["last_correlation"]]) != corr and int(ctrl[CB["messages_in"]]) == before:
+            seen.add(beat)
+        time.sleep(0.005)
+
+
+def _seconds_per_loop(rt):
+    """The simulator's speed here (watchdog off): a dawdle message of 200000 arithmetic steps
+    against an empty one (the round trip's own cost), the best of three each."""
+    k = rt.launch(rk.dawdle, LaunchOptions(queue_capacity=64, stall_timeout=None))
+
+    def round_trip(loops):
+        best = float("inf")
+        for _ in range(3):
+            t0 = time.monotonic()
+            k.send(rk.Work(seq=loops, loops=loops))
+            assert k.receive(timeout=TIMEOUT * 3).seq == loops
+            best = min(best, time.monotonic() - t0)
+        return best
+
+    per = max(round_trip(200_000) - round_trip(0), 1e-3) / 200_000
+    assert k.terminate(timeout=TIMEOUT)
+    return per
+
+
+def test_a_batch_longer_than_the_stall_timeout_beats_per_message(rt):
+    loops = max(1000, int(0.1 / _seconds_per_loop(rt)))        # ~0.1 s per message
+    stall = 0.35                                                 # 8 messages: ~0.8 s, over it
+    k = rt.spawn(rk.dawdle, name="dawdle", options=LaunchOptions(queue_capacity=64, stall_timeout=stall))
+    k.send(rk.Work(seq=-1))
+    assert k.receive(timeout=TIMEOUT).seq == -1
+    stop, seen = threading.Event(), set()
+    watch = threading.Thread(target=_beats_inside, args=(k.actor.ctrl, stop, seen), daemon=True)
+    watch.start()
+    t0 = time.monotonic()
+    k.send_many(_work(8, loops=loops), timeout=TIMEOUT)         # one batch (8 threads)
+    out = k.receive_many(8, timeout=TIMEOUT * 3)
+    took = time.monotonic() - t0
+    stop.set()
+    watch.join(TIMEOUT)
+    assert list(out["seq"]) == list(range(8))
+    assert took > stall                                          # the batch did outlast the timeout
+    assert k.state == KernelState.ACTIVE and not [e for e in rt.supervisor.events if e.kind == "stalled"]
+    assert len(seen) >= 3, seen                                  # beats from inside the batch
+
+
+def test_a_long_run_of_k2k_sends_in_one_handler_call_beats():
+    from ringkernel_runtime.backends.cuda_actor import DeviceQueue
+    mem = numba_actor.NumbaMemory()
+    inbox = DeviceQueue(rk.Item.dtype, 64, rk.Item.type_id, mem)
+    lock_owner, _ = mem.device_zeros(128)
+    numba_actor._inboxes[numba_actor._address(inbox.hdr)] = (*inbox.owners, lock_owner)
+    actor = numba_actor.NumbaActor(rk.dawdle_fan_out, 5, 64, np.zeros(1, abi.NO_STATE_DTYPE), 1000, 10**9, 16)
+    actor.peers = ((inbox.hdr, inbox.meta, inbox.payload, np.zeros(1, inbox.dtype)),)
+    actor.compile()
+    t, result = _run(actor)
+    stop, seen = threading.Event(), set()
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while int(actor.ctrl[CB["heartbeat_ns"]]) == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)                                     # resident
+        watch = threading.Thread(target=_beats_inside, args=(actor.ctrl, stop, seen), daemon=True)
+        watch.start()
+        # one handler call: 8 sends, each after 300000 steps of arithmetic (~45 ms here; the
+        # watchdog is the host's, so here the heartbeat word itself is watched)
+        assert actor.host_lane.push_many(_work(1, loops=300_000, sends=8), 100, 0, 0) == 1
+        deadline = time.monotonic() + TIMEOUT * 3
+        while inbox.depth() < 8 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        stop.set()
+        watch.join(TIMEOUT)
+        recs, _hdrs = inbox.pop_many(64)
+        assert list(recs["seq"]) == list(range(8))
+        assert len(seen) >= 3, seen                              # beats while the handler sent
+    finally:
+        stop.set()
+        actor.post(CMD_TERMINATE)
+        t.join(TIMEOUT)
+        assert actor.wait_stopped(TIMEOUT)
