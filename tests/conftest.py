@@ -20,6 +20,17 @@ sys.path.insert(0, os.path.join(HERE, "kernels"))
 
 collect_ignore = [] if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" else ["sim"]
 
+# Every gpu test gets a time limit (RINGKERNEL_GPU_TEST_TIMEOUT seconds, default 120) unless it
+# sets its own: one failing spin test would otherwise leave a kernel resident and hang every later
+# test. The thread method dumps each thread's stack (where the host is blocked) and ends the run.
+GPU_TEST_TIMEOUT = float(os.environ.get("RINGKERNEL_GPU_TEST_TIMEOUT", "120"))
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("gpu") is not None and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(GPU_TEST_TIMEOUT, method="thread"))
+
 
 def gpu_available() -> bool:
     try:
