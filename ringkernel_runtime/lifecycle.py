@@ -13,34 +13,22 @@ DRAINING is the deactivated state: the message in hand completes, then the actor
 input until `activate`; queued messages wait (nothing is lost). FAILED -> INITIALIZING is a
 supervisor restart; ACTIVE/DRAINING -> INITIALIZING is a restart of a healthy sibling
 (OneForAll, RestForOne). An escalated actor stays FAILED. TERMINATED is final.
+
+The states and the control-block codes (CMD_*, EXIT_*) are shared with generated code and live in
+ringkernel_codegen.abi.lifecycle; this module re-exports them and holds the state machine.
 """
 from __future__ import annotations
 
 import threading
 import time
-from enum import IntEnum
+
+from ringkernel_codegen.abi.lifecycle import (  # noqa: F401  (re-exported; the codes are a contract)
+    CMD_ACTIVATE, CMD_DEACTIVATE, CMD_NONE, CMD_RESTART, CMD_RESUME, CMD_TERMINATE, EXIT_FAILED,
+    EXIT_NONE, EXIT_RESTART, EXIT_TERMINATED, KernelState,
+)
 
 from .errors import LifecycleError
 
-
-class KernelState(IntEnum):
-    DORMANT = 0
-    INITIALIZING = 1
-    ACTIVE = 2
-    DRAINING = 3
-    TERMINATED = 4
-    FAILED = 5
-
-
-# Commands the host posts in the control block (command, then command_seq with release).
-# CMD_RESUME: only the actor's own host thread posts it, to a GPU block parked after a failure or a
-# restart, once the host has dead-lettered the failed message and reset the state; the block takes
-# its activity from the control block's `state`. ACTIVATE / DEACTIVATE reaching a parked block do
-# not resume it. Terminate also sets ctx[CTX_ABORT], which a GPU block checks on every poll, so a
-# terminate can never be lost to a command posted over it.
-CMD_NONE, CMD_ACTIVATE, CMD_DEACTIVATE, CMD_TERMINATE, CMD_RESTART, CMD_RESUME = 0, 1, 2, 3, 4, 5
-# Why an actor loop returned to its host thread (control block `exit_reason`).
-EXIT_NONE, EXIT_TERMINATED, EXIT_FAILED, EXIT_RESTART = 0, 1, 2, 3
 
 S = KernelState
 TRANSITIONS: dict[KernelState, frozenset[KernelState]] = {

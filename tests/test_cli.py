@@ -61,9 +61,9 @@ def compilers() -> list:
     out = [pytest.param("nvcc", marks=[pytest.mark.nvcc,
                                        pytest.mark.skipif(shutil.which("nvcc") is None, reason="no nvcc")])]
     try:
-        from ringkernel_runtime.backends import cuda_nvrtc
+        from ringkernel_codegen.nvrtc import nvrtc_version
 
-        cuda_nvrtc.nvrtc_version()
+        nvrtc_version()
         out.append("nvrtc")
     except Exception:  # noqa: BLE001 - no NVRTC here: that compiler is simply not tested
         out.append(pytest.param("nvrtc", marks=pytest.mark.skip(reason="NVRTC unavailable")))

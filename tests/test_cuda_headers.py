@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from ringkernel_codegen import f32, f64, i64, message, ring_kernel
+from ringkernel_codegen.nvrtc import headers as cuda_headers
+from ringkernel_codegen.nvrtc.headers import find_include_dirs, headers_hash
 from ringkernel_runtime import layout
-from ringkernel_runtime.backends import cuda_headers
-from ringkernel_runtime.backends.cuda_headers import find_include_dirs, headers_hash
 
 RUNTIME, CCCL = "cooperative_groups.h", "cuda/atomic"
 
@@ -166,7 +166,7 @@ def test_headers_hash_of_found_dirs_follows_contents(tmp_path):
 # -- NVRTC -----------------------------------------------------------------------------------------
 def _nvrtc():
     try:
-        from ringkernel_runtime.backends import cuda_nvrtc
+        from ringkernel_codegen.nvrtc import compiler as cuda_nvrtc
         cuda_nvrtc.nvrtc_version()
     except Exception as exc:  # noqa: BLE001 - no cuda-python or no libnvrtc
         pytest.skip(f"NVRTC unavailable: {exc}")

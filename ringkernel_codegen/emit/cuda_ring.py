@@ -1,5 +1,5 @@
 """CUDA C++ emitter for ring-kernel handlers: a __device__ function with the same contract as the
-CPU handler (ringkernel_runtime.actor_abi), for the resident actor loop in templates/ring_actor.cu.j2.
+CPU handler (ringkernel_codegen.abi.actor), for the resident actor loop in templates/ring_actor.cu.j2.
 
     __device__ int rk_handle_<name>(const In* _rk_msg, Out* _rk_reply, State* _rk_state,
                                     long long* _rk_ctx, rk_peer_queues* _rk_peers)
@@ -11,8 +11,8 @@ which the runtime header defines (0 = sent; non-zero = failed, ctx marked).
 """
 from __future__ import annotations
 
-from ringkernel_runtime import actor_abi as abi
-
+from ..abi import actor as abi
+from ..abi import descriptors, layout, lifecycle
 from ..ir import nodes as ir
 from ..message import is_message_type
 from ..passes.ring import RingOp
@@ -131,9 +131,6 @@ def render_actor(kernel, threads: int | None = None) -> str:
     `threads`: the block size (default 256 for parallel handlers, else 128)."""
     import os
 
-    from ringkernel_runtime import layout, lifecycle
-    from ringkernel_runtime.backends import cuda_actor
-
     from .. import __version__
     from .cuda import _env, _text
 
@@ -158,4 +155,7 @@ def render_actor(kernel, threads: int | None = None) -> str:
         structs=message_structs(kernel), prelude=_text("cuda_prelude.cuh").replace("#pragma once\n", ""),
         ops=_text("cuda_ops.cuh"), ctx_words=abi.CTX_WORDS,
         threads=threads or (256 if kernel.parallel else 128), max_peers=max(len(peers), 1), constants=constants,
-        actor_header=cuda_actor.c_header(), runtime=_text("ring_runtime.cuh").replace("#pragma once\n", ""))
+        actor_header=descriptors.c_header(), runtime=_text("ring_runtime.cuh").replace("#pragma once\n", ""))
+
+
+emit_ring = render_actor       # the ring kind's entry (kinds.RING): the whole resident actor module

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import os
 
-from ringkernel_runtime import actor_abi as abi
-
+from ..abi import actor as abi
+from ..abi import layout, lifecycle
+from ..abi.simulator import numba_simulator
 from ..ir import nodes as ir
 from .cpu_ring import RingPyOps
 from .numba import HEADER, NumbaEmitter, _devices
@@ -58,8 +59,7 @@ def emit_handler(f: ir.Function, n_peers: int) -> str:
 def default_threads(kernel) -> int:
     """Block size of the numba actor: the CUDA C++ actor's, or 8 in the simulator (one Python
     thread per CUDA thread there)."""
-    from ringkernel_runtime.backends.numba_ops import SIMULATOR
-    if SIMULATOR:
+    if numba_simulator():
         return 8
     return 256 if kernel.parallel else 128
 
@@ -70,9 +70,6 @@ def _dtype_expr(dt) -> str:
 
 def render_actor(kernel, threads: int | None = None) -> str:
     """The numba.cuda module of the resident actor for `kernel` (a RingKernel)."""
-    from ringkernel_runtime import layout, lifecycle
-    from ringkernel_runtime.backends.numba_ops import SIMULATOR
-
     from .cuda import _env
 
     threads = threads or default_threads(kernel)
@@ -87,7 +84,7 @@ def render_actor(kernel, threads: int | None = None) -> str:
     L = lifecycle
     return _env().get_template("ring_actor_numba.py.j2").render(
         handler_source=emit_handler(kernel._f, n_peers).rstrip("\n"), name=kernel.name,
-        threads=threads, stage=stage, parallel=bool(kernel.parallel), simulator=SIMULATOR,
+        threads=threads, stage=stage, parallel=bool(kernel.parallel), simulator=numba_simulator(),
         has_output=out is not None, has_state=st is not None,
         output_type_id=out.type_id if out is not None else 0,
         input_descr=_dtype_expr(inp.dtype),
@@ -100,3 +97,6 @@ def render_actor(kernel, threads: int | None = None) -> str:
         exit=dict(terminated=L.EXIT_TERMINATED, restart=L.EXIT_RESTART, failed=L.EXIT_FAILED),
         peer_params="".join(", " + p for p in peers),
         peer_args="".join(", " + p for p in peers)) + "\n"
+
+
+emit_ring = render_actor       # the ring kind's entry (kinds.RING): the whole resident actor module

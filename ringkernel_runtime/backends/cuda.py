@@ -31,8 +31,7 @@ from .cuda_driver import (  # noqa: F401  (re-exported API)
 from .cuda_launch import (  # noqa: F401
     SCALAR_CTYPES, Kernel, KernelAttributes, Module, load_module,
 )
-from .cuda_actor import CudaActor, admit, make_actor, make_pool, prepare, preload  # noqa: F401  (Runtime(backend="cuda") actors)
-from .cuda_nvrtc import (  # noqa: F401
+from .cuda_nvrtc import (  # noqa: F401  (ringkernel_codegen.nvrtc, with this device's arch)
     CacheStats, CompiledModule, cache_stats, compile_cuda, default_cache_dir, include_dirs,
     reset_cache_stats,
 )
@@ -43,7 +42,7 @@ __all__ = [
     "default_cache_dir", "load_module", "Module", "Kernel", "DeviceArray", "MappedBuffer",
     "mapped_array", "mapped_device_pointer", "Stream", "synchronize", "get_kernel",
     "launch_source",
-    "marshal_args", "CudaDriverError", "make_actor", "make_pool", "prepare", "preload", "admit", "CudaActor",
+    "marshal_args", "CudaDriverError",
 ]
 
 log = logging.getLogger("ringkernel.cuda")

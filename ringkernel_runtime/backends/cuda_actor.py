@@ -38,36 +38,20 @@ import time
 
 import numpy as np
 
+from ringkernel_codegen.abi.descriptors import ACTOR_DESC, PEER_LANE, c_header  # noqa: F401  (re-exported)
+
 from .. import actor_abi as abi
 from ..errors import LaunchError
-from ..layout import CB, CB_WORDS, Field, Layout
+from ..layout import CB, CB_WORDS
 from ..lifecycle import EXIT_FAILED, EXIT_TERMINATED, KernelState
 from ..queues import _WEAK_ORDER, Queue
 from .cuda_queues import DeviceQueue, MappedQueue, Memory  # noqa: F401  (re-exported)
 from .cuda_resident import ResidentStream, admit, launch_resident  # noqa: F401  (re-exported)
 
-_F = lambda name, doc="": Field(name, "u8", doc=doc)  # noqa: E731
-
-# Per-block descriptor (mapped memory; read once by the block at launch). Pointers are device addresses.
-ACTOR_DESC = Layout("rk_actor_desc", [
-    _F("ctrl"), _F("ctx"), _F("host_hdr"), _F("host_meta"), _F("host_payload"),
-    _F("k2k_hdr"), _F("k2k_meta"), _F("k2k_payload"), _F("out_hdr"), _F("out_meta"), _F("out_payload"),
-    _F("state"), _F("peers", "array of rk_peer_lane_desc"), _F("n_peers"), _F("batch"), _F("spin_ns"),
-], size=128, doc="one resident actor block: where its control block, queues and state live")
-
-PEER_LANE = Layout("rk_peer_lane_desc", [
-    _F("hdr"), _F("meta"), _F("payload"), _F("lock", "device-memory producer lock of the inbox"),
-], size=32, doc="a peer's K2K inbox as a sender on the GPU reaches it")
-
 _STATE, _CMD, _SEQ, _ACK = CB["state"], CB["command"], CB["command_seq"], CB["command_ack"]
 _PREVIOUS_ACK_WAIT_S = 0.25
 _EXIT, _HEARTBEAT = CB["exit_reason"], CB["heartbeat_ns"]
 _ACTIVE, _DRAINING = int(KernelState.ACTIVE), int(KernelState.DRAINING)
-
-
-def c_header() -> str:
-    """The descriptor structs for the actor kernel (rendered into every ring_actor source)."""
-    return "\n\n".join(lay.c_struct() + "\n" + lay.c_asserts() for lay in (PEER_LANE, ACTOR_DESC)) + "\n"
 
 
 def block_threads(source: str) -> int:

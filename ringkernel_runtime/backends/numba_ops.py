@@ -40,12 +40,14 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from numba import config, cuda, types
+from numba import cuda, types
+
+from ringkernel_codegen.abi.simulator import numba_simulator
 
 from .. import actor_abi as abi
 from ..layout import CB, QH_CAPACITY, QH_HEAD, QH_MASK, QH_TAIL, QH_TYPE_ID
 
-SIMULATOR = bool(config.ENABLE_CUDASIM)
+SIMULATOR = numba_simulator()
 _HEARTBEAT = CB["heartbeat_ns"]
 NAP_MAX_NS = 8192
 BEAT_NS = 1_000_000        # heartbeat store at most once per ms (RK_BEAT_NS of the CUDA C++ loop)
