@@ -1,6 +1,6 @@
 """`ringkernel-codegen`: emit, compile-check and document kernels from the shell.
 
-    ringkernel-codegen emit FILE.py [-k NAME] [--backend cuda|numba] [-o DIR]
+    ringkernel-codegen emit FILE.py [-k NAME] [--backend cuda|numba|cpu] [-o DIR]
     ringkernel-codegen check FILE.py [-k NAME] [--compiler auto|nvcc|nvrtc] [--arch sm_90]
     ringkernel-codegen intrinsics [--markdown] [--category NAME]
 
@@ -22,9 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import backends
 from .errors import BackendUnavailableError, CompileError, RingKernelError
 
-EMIT_BACKENDS = {"cuda": "{name}.cu", "numba": "{name}_numba.py"}
 NVCC_FLAGS = ("-std=c++17", "-c")
 
 # `k.cu(261): error: msg` (nvcc/NVRTC front end) and `k.cu:8:9: warning: msg` (host compiler).
@@ -108,7 +108,7 @@ def cmd_emit(args) -> int:
     kernels = select(load_kernels(args.file), args.kernel, args.file)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    pattern = EMIT_BACKENDS[args.backend]
+    pattern = backends.get(args.backend).file_pattern
     for k in kernels:
         text = k.source(args.backend)
         if not text.endswith("\n"):
@@ -199,7 +199,7 @@ def compile_with_nvcc(cu_text: str, name: str, arch: str, nvcc: str) -> tuple[bo
 
 def compile_with_nvrtc(cu_text: str, name: str, arch: str) -> tuple[bool, str]:
     """NVRTC through the CUDA backend (no GPU needed); (succeeded, compiler log)."""
-    from ringkernel_runtime.backends.cuda import compile_cuda
+    from .nvrtc import compile_cuda
 
     try:
         compile_cuda(cu_text, arch=arch, program_name=f"{name}.cu")
@@ -326,12 +326,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="show Python tracebacks for unexpected internal errors (for bug reports)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    emit = sub.add_parser("emit", help="write one file per kernel (NAME.cu or NAME_numba.py)",
+    emit = sub.add_parser("emit", help="write one file per kernel (NAME.cu, NAME_numba.py or NAME_cpu.py)",
                           description="Import FILE.py and write the generated source of each module-level "
-                                      "kernel: NAME.cu (--backend cuda) or NAME_numba.py (--backend numba).")
+                                      "kernel: NAME.cu (--backend cuda), NAME_numba.py (--backend numba) or "
+                                      "NAME_cpu.py (--backend cpu: the CPU emulator's njit module).")
     emit.add_argument("file", metavar="FILE.py")
     emit.add_argument("-k", "--kernel", action="append", metavar="NAME", help="only this kernel (repeatable)")
-    emit.add_argument("--backend", choices=sorted(EMIT_BACKENDS), default="cuda", help="default: cuda")
+    emit.add_argument("--backend", choices=backends.names(), default="cuda", help="default: cuda")
     emit.add_argument("-o", "--output", default=".", metavar="DIR", help="output folder (default: .)")
     emit.set_defaults(func=cmd_emit)
 

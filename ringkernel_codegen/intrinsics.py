@@ -12,7 +12,9 @@ up here; they never special-case intrinsic names. Schema (see intrinsics/README.
                                   alloc | grid_barrier
     cuda, numba, cpu              spelling: a template string with {0}.. for args, {T}/{E} for
                                   type names; or a table keyed by the bound type name (or
-                                  "default"); or "unsupported: <reason>"
+                                  "default"); or "unsupported: <reason>". A column may be left
+                                  out: that backend refuses the intrinsic (missing_spellings()
+                                  lists them)
     aliases                       Python callables mapped to this intrinsic ("math.sqrt", "builtins.min")
     cuda_requires                 extra CUDA headers (e.g. "cooperative_groups")
 """
@@ -21,14 +23,17 @@ from __future__ import annotations
 import functools
 import importlib
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import RingKernelError
 
 KINDS = {"expr", "barrier", "warp_collective", "block_collective", "alloc", "grid_barrier"}
-BACKENDS = ("cuda", "numba", "cpu")
+# The spelling columns of the table, each with what errors call the code it spells (the emitters
+# of backends.py's backends look up their own column; see ringkernel_codegen/backends.py).
+COLUMNS = {"cuda": "CUDA C++", "numba": "numba.cuda", "cpu": "the CPU backend"}
+BACKENDS = tuple(COLUMNS)
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,7 +50,6 @@ class Intrinsic:
     aliases: tuple = ()
     cuda_requires: tuple = ()
     source: str = ""
-    extra: dict = field(default_factory=dict)
 
     def __call__(self, *args, **kwargs):
         raise RingKernelError(
@@ -60,7 +64,7 @@ class Intrinsic:
 
     def spelling(self, backend: str, bound: str | None = None) -> str:
         """The template for `backend`, picked by the bound type name where the entry has a table."""
-        spell = self.spellings.get(backend, "unsupported: no spelling given")
+        spell = self.spellings.get(backend, f"unsupported: {self.source or 'its table'} gives no {backend} spelling")
         if isinstance(spell, dict):
             if bound is not None and bound in spell:
                 return spell[bound]
@@ -85,8 +89,13 @@ def data_dir(name: str) -> Path:
 @functools.lru_cache(maxsize=None)
 def table() -> dict[str, Intrinsic]:
     """Every intrinsic by name, loaded once from intrinsics/*.toml."""
+    return load_table(data_dir("intrinsics"))
+
+
+def load_table(folder: Path) -> dict[str, Intrinsic]:
+    """Every intrinsic of the *.toml files in `folder`, by name; schema errors name file and entry."""
     out: dict[str, Intrinsic] = {}
-    for path in sorted(data_dir("intrinsics").glob("*.toml")):
+    for path in sorted(Path(folder).glob("*.toml")):
         with open(path, "rb") as fh:
             doc = tomllib.load(fh)
         for raw in doc.get("intrinsic", []):
@@ -100,18 +109,21 @@ def table() -> dict[str, Intrinsic]:
 def _entry(raw: dict[str, Any], source: str) -> Intrinsic:
     known = {"name", "category", "params", "returns", "doc", "kind", "T", "E", "aliases",
              "cuda_requires", *BACKENDS}
-    missing = [k for k in ("name", "params", "returns", "doc", *BACKENDS) if k not in raw]
+    missing = [k for k in ("name", "params", "returns", "doc") if k not in raw]
     if missing:
         raise RingKernelError(f"{source}: intrinsic {raw.get('name', '?')} lacks {', '.join(missing)}")
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise RingKernelError(f"{source}: intrinsic {raw['name']} has unknown field(s) {', '.join(unknown)} "
+                              f"(known: {', '.join(sorted(known))})")
     kind = raw.get("kind", "expr")
     if kind not in KINDS:
         raise RingKernelError(f"{source}: intrinsic {raw['name']} has unknown kind {kind!r}")
     return Intrinsic(
         name=raw["name"], category=raw.get("category", "misc"), params=tuple(raw["params"]),
-        returns=raw["returns"], doc=raw["doc"], spellings={b: raw[b] for b in BACKENDS}, kind=kind,
+        returns=raw["returns"], doc=raw["doc"], spellings={b: raw[b] for b in BACKENDS if b in raw}, kind=kind,
         T=tuple(raw.get("T", ())), E=tuple(raw.get("E", ())), aliases=tuple(raw.get("aliases", ())),
-        cuda_requires=tuple(raw.get("cuda_requires", ())), source=source,
-        extra={k: v for k, v in raw.items() if k not in known})
+        cuda_requires=tuple(raw.get("cuda_requires", ())), source=source)
 
 
 @functools.lru_cache(maxsize=None)
@@ -129,8 +141,7 @@ def alias_map() -> dict[int, Intrinsic]:
     return out
 
 
-def lookup(name: str) -> Intrinsic:
-    try:
-        return table()[name]
-    except KeyError:
-        raise RingKernelError(f"unknown intrinsic {name!r}") from None
+def missing_spellings(entries: dict[str, Intrinsic] | None = None) -> dict[str, list[str]]:
+    """Per spelling column, the intrinsics whose table leaves that column out (the backend refuses them)."""
+    entries = table() if entries is None else entries
+    return {col: sorted(n for n, e in entries.items() if col not in e.spellings) for col in COLUMNS}

@@ -1,29 +1,24 @@
-"""Decorated kernels: @kernel, @stencil, @device. Each holds its typed IR and emits/launches lazily."""
+"""Decorated kernels: @kernel, @stencil, @device. Each holds its typed IR and emits/launches lazily.
+
+What differs between kinds is asked of the kind object (kinds.py); what differs between backends
+of the backend object (backends.py), whose runtime provider loads and launches. Every launch, of a
+kernel or a stencil, goes through `KernelBase._run`.
+"""
 from __future__ import annotations
 
-import copy
 import functools
 import math
 
-from . import compile as C
+from . import backends, kinds
 from .errors import CompileError, KernelRuntimeError, LaunchError, RingKernelError
 from .ir import printer
-from .launch import check_args, check_cluster_grid, cluster_dims, config, dim3
-from .loader import load_source
+from .launch import check_args, cluster_dims, config, dim3
 from .passes.stencil import BOUNDARIES
 
-BACKENDS = ("cpu", "numba", "cuda")
 
-
-@functools.lru_cache(maxsize=1)
 def default_backend() -> str:
     """cuda when a GPU is usable from here, else cpu."""
-    try:
-        from ringkernel_runtime.backends import cuda as cuda_backend
-
-        return "cuda" if cuda_backend.available() else "cpu"
-    except Exception:  # noqa: BLE001 - any failure to reach a GPU means: no GPU
-        return "cpu"
+    return backends.default().name
 
 
 class DeviceFunction:
@@ -42,7 +37,7 @@ def device(fn):
 
 
 class KernelBase:
-    kind = "kernel"
+    kind: kinds.KernelKind = kinds.KERNEL
     cluster = None  # (x, y, z) blocks per thread-block cluster, or None: see Kernel
 
     def __init__(self, fn, **options):
@@ -50,12 +45,9 @@ class KernelBase:
         self.options = options
         self.name = fn.__name__
         functools.update_wrapper(self, fn)
-        self._f = self._compile()
+        self._f = self.kind.compile(self)
         self._sources: dict = {}
         self._entries: dict = {}
-
-    def _compile(self):
-        return C.compile_kernel(self.fn, self.kind)
 
     @property
     def params(self):
@@ -65,72 +57,45 @@ class KernelBase:
         """The typed IR as text."""
         return printer.function(self._f)
 
-    def cuda_source(self) -> str:
-        if "cuda" not in self._sources:
-            from .emit import cuda
+    def source(self, backend) -> str:
+        """The generated source `backend` ("cpu", "numba", "cuda", or a Backend) runs."""
+        b = backends.get(backend)
+        if b.name not in self._sources:
+            self._sources[b.name] = self.kind.emit(self, b.emit_module())
+        return self._sources[b.name]
 
-            self._sources["cuda"] = self._emit(cuda)
-        return self._sources["cuda"]
+    def cuda_source(self) -> str:
+        return self.source(backends.CUDA)
 
     def numba_source(self) -> str:
-        if "numba" not in self._sources:
-            from .emit import numba as nb
-
-            self._sources["numba"] = self._emit(nb)
-        return self._sources["numba"]
+        return self.source(backends.NUMBA)
 
     def cpu_source(self) -> str:
-        if "cpu" not in self._sources:
-            from .emit import cpu
+        return self.source(backends.CPU)
 
-            self._sources["cpu"] = self._emit(cpu)
-        return self._sources["cpu"]
+    def entry(self, backend, load):
+        """What `load()` returns (a loaded module's entry point), once per backend."""
+        if backend not in self._entries:
+            self._entries[backend] = load()
+        return self._entries[backend]
 
-    def source(self, backend: str) -> str:
-        return {"cpu": self.cpu_source, "numba": self.numba_source, "cuda": self.cuda_source}[backend]()
-
-    def _emit(self, module) -> str:
-        return module.emit_kernel(copy.deepcopy(self._f))
-
-    def to(self, backend: str) -> "BoundKernel":
-        if backend not in BACKENDS:
-            raise RingKernelError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
-        return BoundKernel(self, backend)
+    def to(self, backend) -> "BoundKernel":
+        return BoundKernel(self, backends.get(backend))
 
     def __repr__(self) -> str:
-        return f"<{self.kind} {self.name}>"
+        return f"<{self.kind.name} {self.name}>"
 
     # ------------------------------------------------------------------ running
-    def _entry(self, backend: str):
-        if backend in self._entries:
-            return self._entries[backend]
-        if backend == "cpu":
-            module = load_source(self.cpu_source(), f"{self.name}_cpu")
-            entry = module._rk_launch
-        elif backend == "numba":
-            module = load_source(self.numba_source(), f"{self.name}_numba")
-            entry = getattr(module, self.name)
-        else:
-            from ringkernel_runtime.backends import cuda as cuda_backend
-
-            cuda_backend.require_device()
-            entry = cuda_backend
-        self._entries[backend] = entry
-        return entry
-
-    def _run(self, backend, grid, block, args):
+    def _run(self, backend, args, given=None):
+        """The one launch path: arguments checked, source emitted (what a backend cannot compile,
+        e.g. numba and cluster_sync, is said before the launch shape), geometry from the kind,
+        then the backend's provider launches; errors reach the user as RingKernelErrors."""
+        backend = backends.get(backend)
         args = check_args(self._f, args, backend)
-        self.source(backend)  # what a backend cannot compile (numba: cluster_sync) is said before launch shape
-        self._check_cluster(grid)
-        entry = self._entry(backend)
+        self.source(backend)
+        grid, block = self.kind.geometry(self, given, args)
         try:
-            if backend == "cpu":
-                entry(*grid, *block, *args)
-            elif backend == "numba":
-                entry[grid, block](*args)
-            else:
-                entry.launch_source(self.cuda_source(), self.name, grid, block, self._cuda_args(args),
-                                    cooperative=self._needs_cooperative(), cluster=self.cluster)
+            backend.launch(self, grid, block, args)
         except RuntimeError as exc:
             if str(exc).startswith("ringkernel:"):
                 raise KernelRuntimeError(str(exc)[len("ringkernel: "):]) from None
@@ -140,8 +105,9 @@ class KernelBase:
         except Exception as exc:  # numba typing errors on generated code are our bugs: say so clearly
             name = type(exc).__name__
             if "numba" in type(exc).__module__:
-                raise CompileError(f"{backend} backend failed to compile kernel '{self.name}' ({name}): {exc}\n"
-                                   "this is a ringkernel bug; please report it with the kernel source") from exc
+                raise CompileError(f"{backend.name} backend failed to compile {self.kind.name} '{self.name}' "
+                                   f"({name}): {exc}\nthis is a ringkernel bug; please report it with the "
+                                   "kernel source") from exc
             raise
 
     def _needs_cooperative(self) -> bool:
@@ -150,19 +116,6 @@ class KernelBase:
         from .passes.fission import is_grid_sync
 
         return uses(self._f, lambda n: is_grid_sync(n) and n.callee.name == "grid_sync")
-
-    def _check_cluster(self, grid) -> None:
-        """Checked on every backend, so a CPU run refuses what a GPU launch would get silently wrong."""
-        if self.cluster is not None:
-            check_cluster_grid(grid, self.cluster, self.name)
-            return
-        call = self._cluster_sync_call
-        if call is not None:
-            where = f" at {call.span.where()}" if call.span is not None else ""
-            raise LaunchError(f"kernel '{self.name}' calls cluster_sync(){where} but declares no cluster size, so "
-                              "on a GPU every block would be a cluster of one and the barrier would not wait for "
-                              "the other blocks; write @kernel(cluster=N) with N blocks per cluster "
-                              "(the grid must then be a multiple of N)")
 
     @functools.cached_property
     def _cluster_sync_call(self):
@@ -189,44 +142,45 @@ class KernelBase:
 class Kernel(KernelBase):
     """cluster: blocks per thread-block cluster (int or (x, y, z)); a kernel calling cluster_sync() needs it."""
 
-    kind = "kernel"
+    kind = kinds.KERNEL
 
     def __init__(self, fn, cluster=None):
         self.cluster = None if cluster is None else cluster_dims(cluster, getattr(fn, "__name__", repr(fn)))
         super().__init__(fn, cluster=self.cluster)
 
     def __getitem__(self, key):
-        return self.to(default_backend())[key]
+        return self.to(backends.default())[key]
 
 
 class BoundKernel:
     """A kernel pinned to one backend: k.to("cpu")[grid, block](...) or stencil.to("cpu")(...)."""
 
-    def __init__(self, kernel: KernelBase, backend: str):
+    def __init__(self, kernel: KernelBase, backend: backends.Backend):
         self.kernel, self.backend = kernel, backend
 
     def __getitem__(self, key):
-        if isinstance(self.kernel, Stencil):
-            raise LaunchError("stencils are launched without a grid: heat.to('cpu')(u, out, alpha)")
-        grid, block = config(key)
+        if not self.kernel.kind.launched_with_grid:
+            raise LaunchError(f"a {self.kernel.kind.name} is launched without a grid: "
+                              f"{self.kernel.name}.to('{self.backend.name}')(...)")
+        given = config(key)
         kernel, backend = self.kernel, self.backend
 
         def launch(*args):
-            return kernel._run(backend, grid, block, args)
+            return kernel._run(backend, args, given)
 
         return launch
 
     def __call__(self, *args):
-        if not isinstance(self.kernel, Stencil):
+        if self.kernel.kind.launched_with_grid:
             raise LaunchError(f"launch a kernel with a grid and block: {self.kernel.name}[blocks, threads](...)")
-        return self.kernel._launch(self.backend, args)
+        return self.kernel._run(self.backend, args)
 
     def __repr__(self):
-        return f"<{self.kernel.kind} {self.kernel.name} on {self.backend}>"
+        return f"<{self.kernel.kind.name} {self.kernel.name} on {self.backend.name}>"
 
 
 class Stencil(KernelBase):
-    kind = "stencil"
+    kind = kinds.STENCIL
 
     def __init__(self, fn, tile=(16, 16), halo=1, boundary="skip"):
         tile = (tile,) if isinstance(tile, int) else tuple(tile)
@@ -241,16 +195,8 @@ class Stencil(KernelBase):
         self.tile, self.halo, self.boundary, self.ndim = tile, halo, boundary, len(tile)
         super().__init__(fn, tile=tile, halo=halo, boundary=boundary)
 
-    def _compile(self):
-        f, self.extent_field, self.fields = C.compile_stencil(self.fn, self.ndim, self.halo, self.boundary)
-        f.options["tile"] = self.tile
-        return f
-
-    def _emit(self, module) -> str:
-        return module.emit_stencil(copy.deepcopy(self._f), self.ndim, self.halo, self.boundary, self.extent_field)
-
     def __call__(self, *args):
-        return self._launch(default_backend(), args)
+        return self._run(backends.default(), args)
 
     def grid_for(self, shape) -> tuple:
         """Blocks covering the whole domain: x from the last axis, one tile per block."""
@@ -259,23 +205,6 @@ class Stencil(KernelBase):
 
     def block_dims(self) -> tuple:
         return dim3(tuple(reversed(self.tile)), "block")
-
-    def _launch(self, backend, args):
-        checked = check_args(self._f, args, backend)
-        shapes = {p.name: tuple(a.shape) for p, a in zip(self._f.params, checked) if p.name in self.fields}
-        shape = shapes[self.extent_field]
-        bad = {n: s for n, s in shapes.items() if s != shape}
-        if bad:
-            raise LaunchError(f"stencil fields must share one shape; '{self.extent_field}' is {shape} but "
-                              + ", ".join(f"'{n}' is {s}" for n, s in bad.items()))
-        grid, block = self.grid_for(shape), self.block_dims()
-        entry = self._entry(backend)
-        if backend == "cpu":
-            entry(*checked)
-        elif backend == "numba":
-            entry[grid, block](*checked)
-        else:
-            entry.launch_source(self.cuda_source(), self.name, grid, block, self._cuda_args(checked))
 
 
 def kernel(fn=None, *, cluster=None):

@@ -56,8 +56,9 @@ def is_device_array(a) -> bool:
     return hasattr(a, "__cuda_array_interface__") and not isinstance(a, np.ndarray)
 
 
-def check_args(f, args, backend: str) -> list:
-    """Arguments converted to what the backend's entry point expects; errors name the parameter."""
+def check_args(f, args, backend) -> list:
+    """Arguments converted to what the backend's entry point expects (backend: a backends.Backend);
+    errors name the parameter."""
     if len(args) != len(f.params):
         names = ", ".join(p.name for p in f.params)
         raise LaunchError(f"{f.name}() takes {len(f.params)} arguments ({names}), got {len(args)}")
@@ -73,9 +74,9 @@ def check_args(f, args, backend: str) -> list:
 def _array(p, a, backend):
     want = p.type.dtype.np_dtype
     if is_device_array(a):
-        if backend == "cpu":
-            raise LaunchError(f"argument '{p.name}' is a GPU array; the cpu backend needs numpy arrays "
-                              "(copy it to the host first, e.g. cupy.asnumpy(x))")
+        if not backend.accepts_device_arrays:
+            raise LaunchError(f"argument '{p.name}' is a GPU array; the {backend.name} backend needs numpy "
+                              "arrays (copy it to the host first, e.g. cupy.asnumpy(x))")
         cai = a.__cuda_array_interface__
         dt, nd = np.dtype(cai["typestr"]), len(cai["shape"])
     elif isinstance(a, np.ndarray):

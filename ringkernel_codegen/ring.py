@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 
+from . import backends, kinds
 from . import compile as C
 from .errors import CodegenError, RingKernelError
 from .frontend import parse_function
@@ -31,7 +32,7 @@ def _check_type(value, what: str, optional: bool):
 
 
 class RingKernel:
-    kind = "ring"
+    kind = kinds.RING
 
     def __init__(self, fn, input, output=None, state=None, peers=None, parallel=False):
         _check_type(input, "input", False)
@@ -48,11 +49,11 @@ class RingKernel:
         self.input_type, self.output_type, self.state_type = input, output, state
         self.peers, self.parallel = peers, parallel
         self.__doc__, self.__wrapped__ = fn.__doc__, fn
-        self._f = self._compile()
+        self._f = self.kind.compile(self)
         self._handler = None
-        self._source = None
+        self._sources: dict = {}
 
-    def _compile(self):
+    def _compile_handler(self):
         probe = parse_function(self.fn, kind="ring", allow_untyped_first=True)
         if len(probe.params) != 2:
             raise CodegenError(f"a ring kernel handler takes (ctx, msg), got {len(probe.params)} parameters",
@@ -71,40 +72,32 @@ class RingKernel:
     def ir(self) -> str:
         return printer.function(self._f)
 
-    def cpu_source(self) -> str:
-        if self._source is None:
-            from .emit import cpu_ring
+    def source(self, backend, threads: int | None = None) -> str:
+        """The generated module for `backend`: for "cuda" the resident actor kernel, "numba" the
+        numba.cuda actor module, "cpu" the njit handler the CPU actor loop calls (`threads`: the
+        GPU actor's block size; default 256 for parallel handlers, else 128)."""
+        b = backends.get(backend)
+        key = (b.name, threads)
+        if key not in self._sources:
+            self._sources[key] = self.kind.emit(self, b.ring_emit_module(), threads)
+        return self._sources[key]
 
-            self._source = cpu_ring.emit_handler(copy.deepcopy(self._f))
-        return self._source
+    def cpu_source(self) -> str:
+        return self.source(backends.CPU)
+
+    def cuda_source(self, threads: int | None = None) -> str:
+        """The whole resident actor kernel: runtime header, message structs, handler, actor loop."""
+        return self.source(backends.CUDA, threads)
+
+    def numba_source(self, threads: int | None = None) -> str:
+        """The resident actor as a numba.cuda module (run with Runtime(backend="numba"))."""
+        return self.source(backends.NUMBA, threads)
 
     def cuda_handler_source(self) -> str:
         """The handler as a CUDA __device__ function (see emit/cuda_ring.py for its contract)."""
         from .emit import cuda_ring
 
         return cuda_ring.emit_handler(copy.deepcopy(self._f), self.input_type, self.output_type, self.state_type)
-
-    def cuda_source(self, threads: int | None = None) -> str:
-        """The whole resident actor kernel: runtime header, message structs, handler, actor loop
-        (`threads`: block size; default 256 for parallel handlers, else 128)."""
-        from .emit import cuda_ring
-
-        return cuda_ring.render_actor(self, threads)
-
-    def numba_source(self, threads: int | None = None) -> str:
-        """The resident actor as a numba.cuda module: handler device function plus actor loop
-        (emit/numba_ring.py; run with Runtime(backend="numba"))."""
-        from .emit import numba_ring
-
-        return numba_ring.render_actor(self, threads)
-
-    def source(self, backend: str) -> str:
-        """The generated module for `backend`: "cuda" (the resident actor kernel), "numba" (the
-        numba.cuda actor module) or "cpu" (the njit handler the CPU actor loop calls)."""
-        emit = {"cpu": self.cpu_source, "numba": self.numba_source, "cuda": self.cuda_source}.get(backend)
-        if emit is None:
-            raise RingKernelError(f"unknown backend {backend!r}; use 'cpu', 'numba' or 'cuda'")
-        return emit()
 
     def cpu_handler(self):
         """The njit handler for the CPU actor loop (contract: ringkernel_runtime.actor_abi)."""

@@ -4,17 +4,17 @@
         k = rt.launch(adder, LaunchOptions(queue_capacity=1024))
         w = rt.spawn(worker, name="pool/w1", restart=OneForOne(max_restarts=3, window=60.0))
 
-Backends: "cpu" (one OS thread per actor, njit loop), "cuda" (resident block running the CUDA C++
-actor loop, backends/cuda.py), "numba" (resident block running the numba.cuda actor loop,
-backends/numba_actor.py; also runs under the numba CUDA simulator), "auto" (cuda if a GPU is
-usable, else cpu). A GPU backend module provides `available() -> bool`, `unavailable_reason()`
-and `make_actor(kernel, actor_id, capacity, initial_state, spin_ns, peer_timeout_ns, batch,
-node_id)` returning an object with CpuActor's interface.
+Backends (objects of ringkernel_codegen.backends): "cpu" (one OS thread per actor, njit loop),
+"cuda" (resident block running the CUDA C++ actor loop, backends/cuda_actor.py), "numba" (resident
+block running the numba.cuda actor loop, backends/numba_actor.py; also runs under the numba CUDA
+simulator), "auto" (cuda if a GPU is usable, else cpu). The backend's runtime provider
+(backends/<name>_backend.py) provides `make_actor(kernel, actor_id, capacity, initial_state,
+spin_ns, peer_timeout_ns, batch, node_id)` returning an object with CpuActor's interface, and
+optionally `make_pool`, `prepare(arena_mib)`, `preload(kernel)` and `admit(actors)`.
 """
 from __future__ import annotations
 
 import atexit
-import importlib
 import itertools
 import threading
 import time
@@ -25,6 +25,7 @@ import numpy as np
 
 from . import actor_abi as abi
 from .deadletter import DeadLetterQueue
+from ringkernel_codegen import backends
 from ringkernel_codegen.errors import RingKernelError
 from .errors import (BackendUnavailableError, CompileError, LaunchError, MessageTypeError,
                      UnknownPeerError)
@@ -52,28 +53,15 @@ class LaunchOptions:
     stall_timeout: float | None = 2.0     # watchdog: fail an actor silent this long (None: off)
 
 
-_BACKEND_MODULES = {"cuda": "ringkernel_runtime.backends.cuda",
-                    "numba": "ringkernel_runtime.backends.numba_actor"}
-
-
-def _resolve_backend(backend: str):
-    """None for the CPU backend, else the module whose make_actor builds GPU actors."""
-    if backend not in ("cpu", "cuda", "numba", "auto"):
-        raise LaunchError(f"unknown backend {backend!r}; use 'cpu', 'cuda', 'numba' or 'auto'")
-    if backend == "cpu":
-        return None
-    try:
-        mod = importlib.import_module(_BACKEND_MODULES["cuda" if backend == "auto" else backend])
-        ok = mod.available()
-        why = mod.unavailable_reason() if not ok else None
-        if ok:
-            return mod
-    except Exception as exc:  # ImportError, missing driver, ... all mean "not here"
-        why = f"{type(exc).__name__}: {exc}"
-    if backend == "auto":
-        return None
-    raise BackendUnavailableError(f"the {backend} backend is not available here ({why}); "
-                                  "use Runtime(backend='cpu') or 'auto'")
+def _resolve_backend(backend):
+    """The backend (ringkernel_codegen.backends) whose runtime provider hosts this Runtime's actors;
+    "auto" is the default one (cuda with a GPU, else cpu)."""
+    b = backends.resolve(backend)
+    why = b.unavailable_reason()
+    if why is not None:
+        raise BackendUnavailableError(f"the {b.name} backend is not available here ({why}); "
+                                      "use Runtime(backend='cpu') or 'auto'")
+    return b
 
 
 class _Preload:
@@ -108,11 +96,12 @@ class Runtime:
         queues are carved from, allocated now, before any actor is resident (backends/cuda_resources.py;
         default 64 MiB each). `preload`: ring kernels to compile and load now, so that launching
         them later loads no module while other actors are resident."""
-        self._cuda = _resolve_backend(backend)
-        prepare = getattr(self._cuda, "prepare", None)
+        chosen = _resolve_backend(backend)
+        self.backend = chosen.name
+        self._actors = chosen.runtime()      # the provider: make_actor, and what else it offers
+        prepare = getattr(self._actors, "prepare", None)
         if prepare is not None:
             prepare(arena_mib)
-        self.backend = "cpu" if self._cuda is None else ("numba" if backend == "numba" else "cuda")
         self.node_id = node_id
         self.hlc = HLC(node_id)
         self.registry = Registry()
@@ -133,7 +122,7 @@ class Runtime:
         """Compile and load these ring kernels' actor modules now (GPU backends: NVRTC or numba,
         and the module load), so a later launch of them loads nothing while other actors are
         resident. Nothing to do on the cpu backend."""
-        preload = getattr(self._cuda, "preload", None)
+        preload = getattr(self._actors, "preload", None)
         for kernel in kernels:
             abi.check_kernel(kernel)
             if preload is not None:
@@ -186,7 +175,7 @@ class Runtime:
         base = name or f"{getattr(kernel, 'name', 'pool')}-pool{next(self._pool_ids)}"
         policy = restart or Temporary()
         actors = [self._make(kernel, options) for _ in range(count)]
-        make_pool = getattr(self._cuda, "make_pool", None)
+        make_pool = getattr(self._actors, "make_pool", None)
         if make_pool is not None:
             make_pool(actors)
         self._admit(actors)
@@ -210,11 +199,7 @@ class Runtime:
         state = self._initial_state(kernel, options.state)
         args = (kernel, actor_id, cap, state, int(options.spin_us * 1e3), int(options.peer_timeout * 1e9),
                 options.batch, self.node_id)
-        if self._cuda is not None:
-            actor = self._cuda.make_actor(*args)
-        else:
-            from .backends.cpu import CpuActor
-            actor = CpuActor(*args)
+        actor = self._actors.make_actor(*args)
         actor.peers = self._wire_peers(kernel, options.peers)
         self._compile(kernel, actor)
         return actor
@@ -222,7 +207,7 @@ class Runtime:
     def _admit(self, actors: list) -> None:
         """GPU backends: refuse here, in the caller's thread, actors whose blocks could not all be
         resident beside the running ones (backends/cuda_resident.admit), before any is started."""
-        admit = getattr(self._cuda, "admit", None)
+        admit = getattr(self._actors, "admit", None)
         if admit is not None:
             try:
                 admit(actors)

@@ -19,17 +19,20 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [ROOT, os.path.join(ROOT, "tests", "kernels"), os.path.join(ROOT, "tests", "runtime"),
                 os.path.join(ROOT, "examples")]
 
+from ringkernel_codegen import KernelBase  # noqa: E402 - after the path above
+from ringkernel_codegen.ring import RingKernel  # noqa: E402
+
 MODULES = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(ROOT, "tests", "kernels", "*_kernels.py")))
 MODULES += ["ring_kernels", "saxpy", "heat2d", "actors_hello", "pipeline"]
 
 
 def _objects(module):
+
     seen = set()
     for name, v in sorted(vars(module).items()):
         values = sorted(v.items()) if isinstance(v, dict) and not name.startswith("_") else [(None, v)]
         for key, obj in values:
-            kind = getattr(obj, "kind", None)
-            if kind in ("kernel", "stencil", "ring") and hasattr(obj, "_f") and id(obj) not in seen:
+            if isinstance(obj, (KernelBase, RingKernel)) and id(obj) not in seen:
                 seen.add(id(obj))
                 yield (obj.name if key is None else f"{name}[{key}]"), obj
 
@@ -50,7 +53,7 @@ def main(out: str) -> int:
         module = importlib.import_module(mod_name)
         for label, k in _objects(module):
             base = os.path.join(out, f"{mod_name}.{label}")
-            if k.kind == "ring":
+            if isinstance(k, RingKernel):
                 _write(base + ".actor.cu", k.cuda_source)
                 _write(base + ".actor_numba.py", k.numba_source)
                 _write(base + ".handler_cpu.py", k.cpu_source)

@@ -61,7 +61,8 @@ def gpu_reason() -> str | None:
 
 
 def _is_kernel(v) -> bool:
-    return getattr(v, "kind", None) in ("kernel", "stencil") and hasattr(v, "_f")
+    from ringkernel_codegen import KernelBase
+    return isinstance(v, KernelBase)
 
 
 def kernels_of(module) -> list:
@@ -96,7 +97,7 @@ def corpus() -> list:
 
 def geometry(k, module, size: int):
     """(grid, block) for k: its module's GEOMETRY entry, else (size+31)//32 blocks of 32; None for stencils."""
-    if k.kind == "stencil":
+    if not k.kind.launched_with_grid:
         return None
     return getattr(module, "GEOMETRY", {}).get(k.name, ((size + 31) // 32, 32))
 
@@ -137,7 +138,7 @@ def make_args(k, size: int, rng, geom=None, fixed=None) -> list:
 
 def run(k, backend: str, args, geom) -> None:
     target = k.to(backend)
-    if k.kind == "stencil":
+    if not k.kind.launched_with_grid:
         target(*args)
     else:
         grid, block = geom

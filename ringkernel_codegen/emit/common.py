@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 
 from ..errors import CodegenError, Span
-from ..intrinsics import Intrinsic
+from ..intrinsics import COLUMNS, Intrinsic
 from ..ir import nodes as ir
 
 
@@ -38,8 +38,7 @@ def spelling(intr: Intrinsic, backend: str, call: ir.Call) -> str:
     spell = intr.spelling(backend, bound.name if bound is not None else None)
     if spell.startswith("unsupported"):
         reason = spell.partition(":")[2].strip() or "no spelling"
-        target = {"cuda": "CUDA C++", "numba": "numba.cuda", "cpu": "the CPU backend"}[backend]
-        raise CodegenError(f"{intr.name}() is not available on {target}: {reason}", call.span,
+        raise CodegenError(f"{intr.name}() is not available on {COLUMNS[backend]}: {reason}", call.span,
                            "pick another backend with .to(...) or avoid this intrinsic")
     return spell
 
@@ -47,7 +46,3 @@ def spelling(intr: Intrinsic, backend: str, call: ir.Call) -> str:
 def uses(f: ir.Function, pred) -> bool:
     fns = [f, *device_functions(f)]
     return any(pred(n) for fn in fns for n in ir.walk(fn.body))
-
-
-def is_intrinsic_kind(kind):
-    return lambda n: isinstance(n, ir.Call) and isinstance(n.callee, Intrinsic) and n.callee.kind == kind

@@ -2,6 +2,8 @@
 ringkernel_runtime.actor_abi: handler(msg, reply, state, ctx, peer_queues) -> int32."""
 from __future__ import annotations
 
+import copy
+
 from ..ir import nodes as ir
 from ..message import is_message_type
 from ..passes.ring import RingOp
@@ -113,3 +115,9 @@ def emit_handler(f: ir.Function) -> str:
     out.extend(RingCpuEmitter(f).handler(f"@njit(nogil=True, error_model='numpy', cache={not sends(f)})", ARGS,
                                          (f"{', '.join(CTX)} = {', '.join(['0'] * 6 + ['1'] * 6)}",)))
     return "\n".join(out) + "\n"
+
+
+def emit_ring(kernel, threads: int | None = None) -> str:
+    """The ring kind's entry (kinds.RING): the njit handler the CPU actor loop calls (`threads`
+    has no meaning here: the CPU loop runs one message at a time per actor thread)."""
+    return emit_handler(copy.deepcopy(kernel._f))

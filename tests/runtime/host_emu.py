@@ -166,6 +166,6 @@ class _EmuBackend:
 @contextlib.contextmanager
 def emulated_runtime(**kwargs):
     rt = Runtime(backend="cpu", **kwargs)
-    rt._cuda, rt.backend = _EmuBackend, "cuda-emu"
+    rt._actors, rt.backend = _EmuBackend, "cuda-emu"
     with rt:
         yield rt

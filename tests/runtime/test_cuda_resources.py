@@ -6,7 +6,7 @@ import random
 import numpy as np
 import pytest
 
-from ringkernel_runtime.backends import cuda_actor, cuda_driver, cuda_resources
+from ringkernel_runtime.backends import cpu_backend, cuda_actor, cuda_driver, cuda_resources
 from ringkernel_runtime.backends.cuda_resources import (
     ALIGN, Arena, DeviceArena, MappedArena, Residency, StreamPool,
 )
@@ -303,7 +303,7 @@ def test_runtime_refuses_before_registering_and_closes_what_it_made():
             raise LaunchError(f"{len(actors)} block(s) cannot all be resident")
 
     with Runtime(backend="cpu") as rt:
-        rt._cuda = Backend
+        rt._actors = Backend
         with pytest.raises(LaunchError, match="1 block"):
             rt.launch(rk.adder)
         with pytest.raises(LaunchError, match="3 block"):
@@ -340,12 +340,12 @@ def test_preload_runs_the_backends_hook_at_start_and_starts_no_actor():
             seen.append(kernel.name)
 
     with Runtime(backend="cpu") as rt:
-        rt._cuda = Backend
+        rt._actors = Backend
         rt.preload(rk.adder, rk.double)                         # a kernel with peers needs none wired
         assert seen == ["adder", "double"] and rt.handles == []
         with pytest.raises(CompileError, match="ring kernel stamp failed to compile.*NVRTC said no"):
             rt.preload(rk.stamp)
-        rt._cuda = None
+        rt._actors = cpu_backend
         h = rt.launch(rk.adder)                                 # the first actor is still number 1
         assert h.name == "adder#1"
     with Runtime(backend="cpu", preload=[rk.adder]) as rt:      # the cpu backend has nothing to load

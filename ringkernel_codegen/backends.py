@@ -1,0 +1,138 @@
+"""Backends: where a kernel runs, as objects in one registry.
+
+A backend pairs what the compiler writes for it (its emitters and the intrinsic-table column it
+spells from) with a *provider* in the runtime that loads, launches and hosts actors:
+
+    Backend("cuda", label="CUDA C++", emitter="cuda", ring_emitter="cuda_ring",
+            provider="ringkernel_runtime.backends.cuda_backend")
+
+The compiler never imports the runtime: a provider is loaded by the module name the registry
+holds, the first time something runs on that backend (tinygrad's Device finds its runtimes the
+same way). A provider module offers
+
+    available() -> bool, unavailable_reason() -> str | None
+    launch(kernel, grid, block, args)        run a @kernel / @stencil launch (args checked)
+    make_actor(...)                          Runtime's actors (and optionally make_pool, prepare,
+                                             preload, admit: see ringkernel_runtime/runtime.py)
+
+Everything that differs between backends is an attribute or a method here or in the provider;
+nobody outside this module compares backend names. A new backend is one `register(Backend(...))`,
+one emitter module (or reusing one) and one provider module.
+"""
+from __future__ import annotations
+
+import importlib
+import threading
+from dataclasses import dataclass, field
+
+from .errors import BackendUnavailableError, RingKernelError
+
+
+@dataclass(eq=False)
+class Backend:
+    name: str                       # what users write: .to("cuda"), Runtime(backend="cuda")
+    label: str                      # what errors call it: "CUDA C++"
+    emitter: str                    # module of ringkernel_codegen.emit writing its kernels and stencils
+    ring_emitter: str               # module of ringkernel_codegen.emit writing its ring-kernel actors
+    provider: str                   # runtime module that launches and hosts actors (loaded lazily)
+    accepts_device_arrays: bool     # __cuda_array_interface__ arguments (else numpy only)
+    file_pattern: str = "{name}.txt"  # where `ringkernel-codegen emit` writes a kernel's source
+    preference: int = 0             # "auto"/default picks the available backend with the highest
+    _provider: object = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def spelling_key(self) -> str:
+        """The intrinsic table's column this backend's emitters spell from."""
+        return self.emitter
+
+    def emit_module(self):
+        return importlib.import_module(f"{__package__}.emit.{self.emitter}")
+
+    def ring_emit_module(self):
+        return importlib.import_module(f"{__package__}.emit.{self.ring_emitter}")
+
+    def runtime(self):
+        """The provider module (imported on first use)."""
+        if self._provider is None:
+            with self._lock:
+                if self._provider is None:
+                    try:
+                        self._provider = importlib.import_module(self.provider)
+                    except ImportError as exc:
+                        raise BackendUnavailableError(
+                            f"the {self.name} backend's runtime ({self.provider}) cannot be imported: {exc}"
+                        ) from exc
+        return self._provider
+
+    def unavailable_reason(self) -> str | None:
+        """Why this backend cannot run here, or None when it can. Never raises."""
+        try:
+            rt = self.runtime()
+            return None if rt.available() else (rt.unavailable_reason() or "not available")
+        except Exception as exc:  # noqa: BLE001 - any failure to reach it means: not here
+            return f"{type(exc).__name__}: {exc}"
+
+    def available(self) -> bool:
+        return self.unavailable_reason() is None
+
+    def require(self):
+        """The provider, or BackendUnavailableError naming the cause."""
+        why = self.unavailable_reason()
+        if why is not None:
+            raise BackendUnavailableError(f"the {self.name} backend is not available here ({why}); "
+                                          "use .to('cpu') or Runtime(backend='cpu')")
+        return self.runtime()
+
+    def launch(self, kernel, grid, block, args) -> None:
+        self.require().launch(kernel, grid, block, args)
+
+    def __repr__(self) -> str:
+        return f"<backend {self.name}>"
+
+
+_registry: dict[str, Backend] = {}
+
+
+def register(backend: Backend) -> Backend:
+    if backend.name in _registry or backend.name == "auto":
+        raise RingKernelError(f"a backend named {backend.name!r} is already registered")
+    _registry[backend.name] = backend
+    return backend
+
+
+def names() -> tuple[str, ...]:
+    return tuple(_registry)
+
+
+def get(name) -> Backend:
+    """The backend called `name` (a Backend passes through); unknown names list the known ones."""
+    if isinstance(name, Backend):
+        return name
+    try:
+        return _registry[name]
+    except (KeyError, TypeError):
+        raise RingKernelError(f"unknown backend {name!r}; use one of {', '.join(map(repr, _registry))}") from None
+
+
+def default() -> Backend:
+    """The available backend with the highest preference (cuda with a GPU, else cpu)."""
+    for backend in sorted(_registry.values(), key=lambda b: -b.preference):
+        if backend.preference > 0 and backend.available():
+            return backend
+    return _registry["cpu"]
+
+
+def resolve(name) -> Backend:
+    """`get`, with "auto" meaning `default()`."""
+    return default() if name == "auto" else get(name)
+
+
+CPU = register(Backend("cpu", "the CPU backend", "cpu", "cpu_ring", "ringkernel_runtime.backends.cpu_backend",
+                       accepts_device_arrays=False, file_pattern="{name}_cpu.py", preference=1))
+NUMBA = register(Backend("numba", "numba.cuda", "numba", "numba_ring", "ringkernel_runtime.backends.numba_backend",
+                         accepts_device_arrays=True, file_pattern="{name}_numba.py"))
+CUDA = register(Backend("cuda", "CUDA C++", "cuda", "cuda_ring", "ringkernel_runtime.backends.cuda_backend",
+                        accepts_device_arrays=True, file_pattern="{name}.cu", preference=2))
+
+__all__ = ["Backend", "CPU", "CUDA", "NUMBA", "default", "get", "names", "register", "resolve"]

@@ -1,0 +1,116 @@
+"""Kernel kinds as objects: what differs between @kernel, @stencil and @ring_kernel lives here.
+
+A kind compiles a decorated function to IR (its validation rules and lowering passes), writes its
+source with a backend's emitter, and says the launch geometry and the CPU entry's arguments.
+The decorated objects (kernel.py, ring.py) hold a kind and ask it; nothing compares kind names.
+
+    kind.compile(k)                      -> ir.Function (k: the decorated object, its options)
+    kind.emit(k, module)                 -> source text from one emitter module
+    kind.geometry(k, given, args)        -> (grid, block) of a launch (given: k[grid, block] or None)
+    kind.cpu_entry_args(grid, block, args) -> the arguments of the CPU module's _rk_launch
+
+Adding a kind (e.g. @persistent) is one object here, its decorator class, and its emitters.
+"""
+from __future__ import annotations
+
+import copy
+
+from . import compile as C
+from .errors import LaunchError
+from .launch import check_cluster_grid
+
+
+class KernelKind:
+    name = "?"
+    launched_with_grid = True       # k[grid, block](...) (else k(...), the kind finds the geometry)
+
+    def compile(self, k):
+        raise NotImplementedError
+
+    def emit(self, k, module) -> str:
+        raise NotImplementedError
+
+    def geometry(self, k, given, args) -> tuple:
+        raise NotImplementedError
+
+    def cpu_entry_args(self, grid, block, args) -> tuple:
+        return (*grid, *block, *args)
+
+    def __repr__(self) -> str:
+        return f"<kernel kind {self.name}>"
+
+
+class _Kernel(KernelKind):
+    """@kernel: the user gives grid and block; cluster kernels need whole clusters."""
+
+    name = "kernel"
+
+    def compile(self, k):
+        return C.compile_kernel(k.fn, self.name)
+
+    def emit(self, k, module) -> str:
+        return module.emit_kernel(copy.deepcopy(k._f))
+
+    def geometry(self, k, given, args) -> tuple:
+        grid, block = given
+        if k.cluster is not None:
+            check_cluster_grid(grid, k.cluster, k.name)
+        else:
+            call = k._cluster_sync_call
+            if call is not None:
+                where = f" at {call.span.where()}" if call.span is not None else ""
+                raise LaunchError(
+                    f"kernel '{k.name}' calls cluster_sync(){where} but declares no cluster size, so on a GPU "
+                    "every block would be a cluster of one and the barrier would not wait for the other "
+                    "blocks; write @kernel(cluster=N) with N blocks per cluster (the grid must then be a "
+                    "multiple of N)")
+        return grid, block
+
+
+class _Stencil(KernelKind):
+    """@stencil: one thread per cell; the fields' shape gives the grid, the tile the block."""
+
+    name = "stencil"
+    launched_with_grid = False
+
+    def compile(self, k):
+        f, k.extent_field, k.fields = C.compile_stencil(k.fn, k.ndim, k.halo, k.boundary)
+        f.options["tile"] = k.tile
+        return f
+
+    def emit(self, k, module) -> str:
+        return module.emit_stencil(copy.deepcopy(k._f), k.ndim, k.halo, k.boundary, k.extent_field)
+
+    def geometry(self, k, given, args) -> tuple:
+        shapes = {p.name: tuple(a.shape) for p, a in zip(k._f.params, args) if p.name in k.fields}
+        shape = shapes[k.extent_field]
+        bad = {n: s for n, s in shapes.items() if s != shape}
+        if bad:
+            raise LaunchError(f"stencil fields must share one shape; '{k.extent_field}' is {shape} but "
+                              + ", ".join(f"'{n}' is {s}" for n, s in bad.items()))
+        return k.grid_for(shape), k.block_dims()
+
+    def cpu_entry_args(self, grid, block, args) -> tuple:
+        return tuple(args)          # the CPU stencil loops over the cells of the domain itself
+
+
+class _Ring(KernelKind):
+    """@ring_kernel: an actor's handler; launched by a Runtime, never with a grid."""
+
+    name = "ring"
+    launched_with_grid = False
+
+    def compile(self, k):
+        return k._compile_handler()
+
+    def emit(self, k, module, threads: int | None = None) -> str:
+        return module.emit_ring(k, threads)
+
+    def geometry(self, k, given, args) -> tuple:
+        raise LaunchError(f"ring kernel {k.name} runs as an actor: Runtime(...).launch({k.name})")
+
+
+KERNEL, STENCIL, RING = _Kernel(), _Stencil(), _Ring()
+KINDS = {kind.name: kind for kind in (KERNEL, STENCIL, RING)}
+
+__all__ = ["KINDS", "KERNEL", "KernelKind", "RING", "STENCIL"]

@@ -1,0 +1,27 @@
+"""The cpu backend's runtime (backends.CPU's provider): kernels and stencils run as the generated
+njit module (ringkernel_codegen.emit.cpu), actors as njit loops on threads (cpu.CpuActor)."""
+from __future__ import annotations
+
+from ringkernel_codegen.loader import load_source
+
+from .cpu import CpuActor
+
+
+def available() -> bool:
+    return True
+
+
+def unavailable_reason() -> str | None:
+    return None
+
+
+def launch(kernel, grid, block, args) -> None:
+    entry = kernel.entry("cpu", lambda: load_source(kernel.cpu_source(), f"{kernel.name}_cpu")._rk_launch)
+    entry(*kernel.kind.cpu_entry_args(grid, block, args))
+
+
+def make_actor(kernel, actor_id, capacity, initial_state, spin_ns, peer_timeout_ns, batch, node_id=0) -> CpuActor:
+    return CpuActor(kernel, actor_id, capacity, initial_state, spin_ns, peer_timeout_ns, batch, node_id)
+
+
+__all__ = ["available", "launch", "make_actor", "unavailable_reason"]

@@ -1,0 +1,16 @@
+"""The cuda backend's runtime (backends.CUDA's provider): kernels and stencils compiled with NVRTC and
+launched through cuda-python (cooperatively for a grid barrier, as clusters for cluster_sync),
+actors as resident blocks of the CUDA C++ actor loop (cuda_actor.py)."""
+from __future__ import annotations
+
+from .cuda import launch_source
+from .cuda_actor import admit, make_actor, make_pool, prepare, preload
+from .cuda_driver import available, unavailable_reason
+
+
+def launch(kernel, grid, block, args) -> None:
+    launch_source(kernel.cuda_source(), kernel.name, grid, block, kernel._cuda_args(args),
+                  cooperative=kernel._needs_cooperative(), cluster=kernel.cluster)
+
+
+__all__ = ["admit", "available", "launch", "make_actor", "make_pool", "prepare", "preload", "unavailable_reason"]

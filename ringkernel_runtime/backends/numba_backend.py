@@ -1,0 +1,17 @@
+"""The numba backend's runtime (backends.NUMBA's provider): kernels and stencils run as the generated
+numba.cuda module (on a GPU, or in numba's CUDA simulator), actors as the numba.cuda actor loop
+(numba_actor.py)."""
+from __future__ import annotations
+
+from ringkernel_codegen.loader import load_source
+
+from .numba_actor import available, make_actor, prepare, preload, unavailable_reason
+
+
+def launch(kernel, grid, block, args) -> None:
+    entry = kernel.entry("numba", lambda: getattr(load_source(kernel.numba_source(), f"{kernel.name}_numba"),
+                                                  kernel.name))
+    entry[grid, block](*args)
+
+
+__all__ = ["available", "launch", "make_actor", "prepare", "preload", "unavailable_reason"]
