@@ -123,11 +123,6 @@ Field2D = _FieldFactory(2)
 Field3D = _FieldFactory(3)
 
 
-def rank(t: ScalarType) -> tuple[int, int]:
-    order = {"b": 0, "u": 1, "i": 1, "f": 2}
-    return order[t.kind], t.bits
-
-
 def promote(a: ScalarType, b: ScalarType) -> ScalarType:
     """C usual arithmetic conversions, restricted to our types (bool and small ints widen to i32)."""
     if a.is_float or b.is_float:
@@ -150,7 +145,3 @@ def widen_small(t: ScalarType) -> ScalarType:
     if t.is_bool or (t.is_int and t.bits < 32):
         return i32
     return t
-
-
-def signed_of(t: ScalarType) -> ScalarType:
-    return SCALARS[f"i{t.bits}"] if t.kind == "u" else t

@@ -28,7 +28,7 @@ class CpuEmitter(PyEmitter):
     backend = "cpu"
     type_prefix = "np"
 
-    def __init__(self, f: ir.Function, arrays_mode=False, uniform=()):
+    def __init__(self, f: ir.Function, arrays_mode=False):
         super().__init__(f)
         self.arrays_mode = arrays_mode  # locals live in per-thread arrays (fission)
         self.allocs = {n.name: n for n in ir.walk(f.body) if isinstance(n, ir.Alloc)}

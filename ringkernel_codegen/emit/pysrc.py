@@ -146,8 +146,7 @@ class PyEmitter:
             self.stmt(s, depth)
 
     def stmt(self, s, depth):
-        if not isinstance(s, ir.If) or not getattr(s, "elif_", False):
-            self.comment(s, depth)
+        self.comment(s, depth)
         m = getattr(self, "s_" + type(s).__name__)
         m(s, depth)
 

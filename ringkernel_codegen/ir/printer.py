@@ -52,7 +52,7 @@ def stmts(body, depth=1) -> list:
     out = []
     for s in body:
         if isinstance(s, ir.Assign):
-            out.append(f"{pad}%{s.target}:{tname(getattr(s, 'ltype', None) or (s.value.type))} = {expr(s.value)}")
+            out.append(f"{pad}%{s.target}:{tname(s.value.type)} = {expr(s.value)}")
         elif isinstance(s, ir.Store):
             out.append(f"{pad}store {expr(s.array)}[{', '.join(expr(i) for i in s.indices)}] = {expr(s.value)}")
         elif isinstance(s, ir.StateStore):

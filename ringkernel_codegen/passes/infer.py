@@ -1,13 +1,11 @@
-"""Type inference and checking; implicit conversions become explicit Cast nodes.
+"""Type inference and checking: the tree walk; implicit conversions become explicit Cast nodes.
 
-Rules (C/CUDA usual arithmetic conversions, with Python's `/` and `//` meanings):
-- Bare literals are *weak*: `x * 4.0` keeps x's float type; `i + 1` keeps i's integer type.
-  A weak float meeting a strong integer gives f64 (as in C). Weak-only values default to
-  i64 (ints) and f64 (floats), as in Python/numba.
-- A local's type is its annotation, else the join of every value assigned to it (strong
-  types win over weak ones; two strong types promote).
-- `/` is true division: integer operands are converted to f64. `//` and `%` floor as in Python.
-- Comparisons and `and`/`or`/`not` give boolean; conditions are converted with `!= 0`.
+Phase 1 (`scan`) types every expression, iterating until the locals' types settle: a local's type
+is its annotation, else the join of every value assigned to it (strong types win over weak ones;
+two strong types promote). Phase 2 (`coerce_block`) settles weak literals and inserts the casts.
+The rules themselves live in typerules.py (C/CUDA usual arithmetic conversions, with Python's `/`
+and `//` meanings; comparisons and `and`/`or`/`not` give boolean; conditions are converted with
+`!= 0`), intrinsic calls are bound to their signatures by binding.py.
 """
 from __future__ import annotations
 
@@ -15,31 +13,10 @@ from .. import types as T
 from ..errors import CodegenError
 from ..intrinsics import Intrinsic
 from ..ir import nodes as ir
-
-ARITH = {"+", "-", "*", "/", "//", "%", "**"}
-BITS = {"&", "|", "^", "<<", ">>"}
-
-
-def default_of(t: T.ScalarType) -> T.ScalarType:
-    return T.f64 if t.is_float else (T.boolean if t.is_bool else T.i64)
-
-
-def join(a, b):
-    """Join two (type, weak) pairs; None means unknown."""
-    if a is None:
-        return b
-    if b is None:
-        return a
-    (ta, wa), (tb, wb) = a, b
-    if wa and not wb:
-        return (T.f64, False) if ta.is_float and not tb.is_float else (tb, False)
-    if wb and not wa:
-        return (T.f64, False) if tb.is_float and not ta.is_float else (ta, False)
-    if wa and wb:
-        return (T.f64 if (ta.is_float or tb.is_float) else (T.i64 if (ta.is_int or tb.is_int) else ta), True)
-    if ta.is_bool and tb.is_bool:
-        return (T.boolean, False)
-    return (T.promote(ta, tb), False)
+from . import binding
+from .typerules import (ARITH, BITS, binop_result, comparison_operand_type, default_of,  # noqa: F401
+                        expect_scalar, is_integral, join, literal_type, settled, unary_result,
+                        weak_retyped)
 
 
 class Inferer:
@@ -52,6 +29,7 @@ class Inferer:
         self.device_compiler = device_compiler
         self.hooks = hooks
         self.returns = []
+        self.final: dict = {}        # settled local types, once phase 1 is done
 
     # -------------------------------------------------------------- driver
     def run(self) -> ir.Function:
@@ -72,9 +50,7 @@ class Inferer:
             self.scan(self.f.body)
             if before == self.locals:
                 break
-        self.final = {}
-        for name, (t, weak) in self.locals.items():
-            self.final[name] = default_of(t) if weak else t
+        self.final = {name: settled(tw) for name, tw in self.locals.items()}
         self.final.update(self.fixed)
         self.f.locals = dict(self.final)
         self.f.locals.update({k: v for k, v in self.arrays.items()})
@@ -82,7 +58,7 @@ class Inferer:
             joined = None
             for r in self.returns:
                 joined = join(joined, r)
-            self.f.return_type = (default_of(joined[0]) if joined[1] else joined[0]) if joined else T.VOID
+            self.f.return_type = settled(joined) if joined else T.VOID
         self.coerce_block(self.f.body)
         return self.f
 
@@ -90,7 +66,7 @@ class Inferer:
     def local_type(self, name):
         if name in self.fixed:
             return (self.fixed[name], False)
-        if hasattr(self, "final") and name in self.final:
+        if name in self.final:
             return (self.final[name], False)
         return self.locals.get(name)
 
@@ -142,13 +118,7 @@ class Inferer:
 
     def _ty(self, e, soft):
         if isinstance(e, ir.Const):
-            if isinstance(e.value, bool):
-                return (T.boolean, False)
-            if isinstance(e.value, str):
-                raise CodegenError("strings are not kernel values", e.span, "kernels compute with numbers and arrays")
-            if e.type is not None and not e.weak:
-                return (e.type, False)
-            return (T.f64 if isinstance(e.value, float) else T.i64, True)
+            return literal_type(e)
         if isinstance(e, ir.Var):
             if e.name in self.params:
                 return (self.params[e.name], False)
@@ -169,7 +139,7 @@ class Inferer:
             at = self.ty(e.array, soft)
             for i in e.indices:
                 it = self.ty(i, soft)
-                if it is not None and not (isinstance(it[0], T.ScalarType) and (it[0].is_int or it[0].is_bool)):
+                if it is not None and not is_integral(it[0]):
                     raise CodegenError(f"array index must be an integer, got {it[0]}", i.span,
                                        "convert with int(...) or index with an integer variable")
             if at is None:
@@ -195,9 +165,7 @@ class Inferer:
             if t is None:
                 return None
             self.scalar(t, e)
-            if e.op == "~" and not (t[0].is_int or t[0].is_bool):
-                raise CodegenError("~ needs an integer operand", e.span)
-            return (T.i32, False) if t[0].is_bool else t
+            return unary_result(e, t)
         if isinstance(e, ir.Select):
             self.ty(e.cond, soft)
             return join(self.ty(e.then, soft), self.ty(e.orelse, soft))
@@ -215,9 +183,7 @@ class Inferer:
         raise CodegenError(f"cannot type {type(e).__name__} here", e.span)
 
     def scalar(self, tw, e):
-        if not isinstance(tw[0], T.ScalarType):
-            raise CodegenError(f"expected a number, got {tw[0]}", e.span,
-                               "arrays must be indexed: a[i]")
+        expect_scalar(tw, e)
 
     def binop(self, e: ir.BinOp, soft):
         a, b = self.ty(e.left, soft), self.ty(e.right, soft)
@@ -227,24 +193,7 @@ class Inferer:
             return None
         self.scalar(a, e.left)
         self.scalar(b, e.right)
-        if e.op in BITS:
-            for side, x in ((a, e.left), (b, e.right)):
-                if side[0].is_float:
-                    raise CodegenError(f"operator {e.op} needs integers, got {side[0]}", x.span,
-                                       "convert with int(...) first")
-            if e.op in ("<<", ">>"):
-                return (T.widen_small(a[0]), a[1])
-            if a[0].is_bool and b[0].is_bool:
-                return (T.boolean, False)
-        t = join(a, b)
-        if not t[0].is_float:
-            t = (T.widen_small(t[0]), t[1])
-        if e.op == "/" and not t[0].is_float:
-            return (T.f64, t[1])
-        if e.op == "**" and not t[0].is_float:
-            if not (isinstance(e.right, ir.Const) and isinstance(e.right.value, int) and 0 <= e.right.value <= 8):
-                return (T.f64, t[1])
-        return t
+        return binop_result(e, a, b)
 
     def call(self, e: ir.Call, soft):
         if isinstance(e.callee, Intrinsic):
@@ -271,73 +220,7 @@ class Inferer:
         raise CodegenError("unsupported call", e.span)
 
     def intrinsic(self, e: ir.Call, soft):
-        intr: Intrinsic = e.callee
-        if len(e.args) != len(intr.params):
-            raise CodegenError(f"{intr.name}() takes {len(intr.params)} arguments {intr.signature()}, "
-                               f"got {len(e.args)}", e.span, intr.doc)
-        bound_t, elem = None, None
-        for spec, a in zip(intr.params, e.args):
-            if spec == "index" and isinstance(a, ir.TupleExpr):
-                for item in a.items:
-                    it = self.ty(item, soft)
-                    if it is not None and not (isinstance(it[0], T.ScalarType) and (it[0].is_int or it[0].is_bool)):
-                        raise CodegenError(f"{intr.name}() index parts must be integers, got {it[0]}", item.span)
-                a.type, a.weak = T.i64, False
-                continue
-            tw = self.ty(a, soft)
-            if tw is None:
-                continue
-            if spec == "array":
-                if not isinstance(tw[0], T.ArrayType):
-                    raise CodegenError(f"{intr.name}() needs an array here, got {tw[0]}", a.span)
-                elem = tw[0].dtype
-            elif spec in ("index", "int"):
-                if isinstance(a, ir.TupleExpr):
-                    continue
-                if not (isinstance(tw[0], T.ScalarType) and (tw[0].is_int or tw[0].is_bool)):
-                    raise CodegenError(f"{intr.name}() needs an integer here, got {tw[0]}", a.span)
-            elif spec == "T":
-                self.scalar(tw, a)
-                bound_t = join(bound_t, tw)
-            elif spec in T.SCALARS:
-                self.scalar(tw, a)
-        if any(p == "T" for p in intr.params) and bound_t is None:
-            return None
-        if bound_t is not None:
-            t = bound_t[0]
-            if bound_t[1]:
-                t = default_of(t)
-            t = self.fit(intr, t, intr.T, e)
-            e.bound = t
-        if elem is not None:
-            if intr.E and elem.name not in intr.E:
-                raise CodegenError(f"{intr.name}() does not support {elem.name} arrays "
-                                   f"(supported: {', '.join(intr.E)})", e.span)
-            e.elem = elem
-            if not hasattr(e, "bound") or e.bound is None:
-                e.bound = elem
-        r = intr.returns
-        if r == "void":
-            return (T.VOID, False)
-        if r == "T":
-            return (e.bound, False)
-        if r == "E":
-            return (elem, False)
-        return (T.SCALARS[r], False)
-
-    def fit(self, intr, t, allowed, e):
-        if not allowed or t.name in allowed:
-            return t
-        if (t.is_int or t.is_bool) and "f64" in allowed and not any(T.SCALARS[a].is_int for a in allowed):
-            return T.f64
-        if t.is_bool or (t.is_int and t.bits < 32):
-            for cand in ("i32", "u32", "i64", "u64"):
-                if cand in allowed:
-                    return T.SCALARS[cand]
-        if t.is_float and "f64" in allowed and t.bits <= 64:
-            return T.f64
-        raise CodegenError(f"{intr.name}() does not accept {t.name} (accepts {', '.join(allowed)})", e.span,
-                           "convert the argument explicitly, e.g. f32(x)")
+        return binding.bind_call(e, lambda a: self.ty(a, soft))
 
     # -------------------------------------------------------------- phase 2: explicit casts
     def coerce(self, e: ir.Expr, target) -> ir.Expr:
@@ -445,10 +328,7 @@ class Inferer:
         elif isinstance(e, ir.Compare):
             self.fix(e.left)
             self.fix(e.right)
-            t = join((e.left.type, e.left.weak), (e.right.type, e.right.weak))
-            ot = default_of(t[0]) if t[1] else t[0]
-            if not ot.is_float and not ot.is_bool:
-                ot = T.widen_small(ot)
+            ot = comparison_operand_type(e.left, e.right)
             e.left, e.right = self.coerce(e.left, ot), self.coerce(e.right, ot)
         elif isinstance(e, ir.UnaryOp):
             self.fix(e.operand)
@@ -491,26 +371,9 @@ class Inferer:
     def retype_weak(self, e, target):
         """A weak compound expression takes `target` as its type all the way down."""
         e.weak = False
-        if e.type.is_float and not target.is_float:
-            target = T.f64
-        e.type = target if not (isinstance(e, ir.Compare) or (isinstance(e, ir.BinOp) and e.op in ("and", "or"))) \
-            else T.boolean
-        if isinstance(e, ir.BinOp) and e.op == "/" and not target.is_float:
-            e.type = T.f64
+        e.type = weak_retyped(e, target)
         self.fix(e)
 
     def coerce_intrinsic_args(self, e: ir.Call):
-        intr: Intrinsic = e.callee
-        out = []
-        for spec, a in zip(intr.params, e.args):
-            if spec == "T":
-                out.append(self.coerce(a, e.bound))
-            elif spec == "E":
-                out.append(self.coerce(a, e.elem))
-            elif spec in T.SCALARS:
-                out.append(self.coerce(a, T.SCALARS[spec]))
-            elif spec in ("index", "int") and getattr(a, "weak", False):
-                out.append(self.coerce(a, T.i32 if spec == "int" else T.i64))
-            else:
-                out.append(a)
-        e.args = out
+        targets = binding.argument_targets(e)
+        e.args = [a if t is None else self.coerce(a, t) for a, t in zip(e.args, targets)]

@@ -413,7 +413,3 @@ class Resolver:
             raise CodegenError(f"{name}() is not supported in kernels{extra}", e.span,
                                "see `ringkernel-codegen intrinsics` for what kernels can call")
         raise CodegenError(f"'{name}' is not callable", e.span)
-
-
-def known_intrinsic_names() -> set[str]:
-    return set(table())

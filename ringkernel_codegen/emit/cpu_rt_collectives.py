@@ -1,0 +1,239 @@
+"""CPU runtime helpers (cpu_rt): warp and block collectives.
+
+A collective receives per-thread arrays (one value per thread of the block, flat thread id order),
+the calling thread's flat id `t` and the block's thread count `nt`; lanes are flat id % 32 and the
+last warp of a block may be partial. The emulator runs every thread to every collective, so all
+arguments of all threads are known when a collective runs.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .cpu_rt_bits import rt_jit
+
+
+# --- warp collectives --------------------------------------------------------------------------
+
+@rt_jit
+def _warp_lanes(t, nt):
+    """(first flat id of t's warp, lanes present in that warp)."""
+    base = (t // 32) * 32
+    return base, min(32, nt - base)
+
+
+@rt_jit
+def shfl_idx(vals, src, t, nt):
+    """__shfl_sync: value of lane src & 31; own value when that lane does not exist."""
+    base, n = _warp_lanes(t, nt)
+    lane = np.int64(src[t]) & 31
+    return vals[base + lane] if lane < n else vals[t]
+
+
+@rt_jit
+def shfl_up(vals, delta, t, nt):
+    base, n = _warp_lanes(t, nt)
+    j = (t - base) - np.int64(np.uint32(delta[t]))
+    return vals[base + j] if 0 <= j < n else vals[t]
+
+
+@rt_jit
+def shfl_down(vals, delta, t, nt):
+    base, n = _warp_lanes(t, nt)
+    j = (t - base) + np.int64(np.uint32(delta[t]))
+    return vals[base + j] if j < n else vals[t]
+
+
+@rt_jit
+def shfl_xor(vals, lanemask, t, nt):
+    base, n = _warp_lanes(t, nt)
+    j = (t - base) ^ np.int64(np.uint32(lanemask[t]))
+    return vals[base + j] if j < n else vals[t]
+
+
+@rt_jit
+def ballot(mask, pred, t, nt):
+    """Bit i set when lane i exists, is in the caller's mask and has a non-zero predicate."""
+    base, n = _warp_lanes(t, nt)
+    m = np.uint64(np.uint32(mask[t]))
+    r = np.uint64(0)
+    for i in range(n):
+        if (m >> np.uint64(i)) & np.uint64(1) and pred[base + i] != 0:
+            r |= np.uint64(1) << np.uint64(i)
+    return np.uint32(r)
+
+
+@rt_jit
+def any_sync(mask, pred, t, nt):
+    return np.int32(ballot(mask, pred, t, nt) != 0)
+
+
+@rt_jit
+def all_sync(mask, pred, t, nt):
+    base, n = _warp_lanes(t, nt)
+    m = np.uint64(np.uint32(mask[t]))
+    for i in range(n):
+        if (m >> np.uint64(i)) & np.uint64(1) and pred[base + i] == 0:
+            return np.int32(0)
+    return np.int32(1)
+
+
+@rt_jit
+def activemask(t, nt):
+    """Lanes present in the caller's warp (the emulator runs every thread to every collective)."""
+    base, n = _warp_lanes(t, nt)
+    return np.uint32((np.uint64(1) << np.uint64(n)) - np.uint64(1))
+
+
+@rt_jit
+def match_any(mask, vals, t, nt):
+    base, n = _warp_lanes(t, nt)
+    m = np.uint64(np.uint32(mask[t]))
+    r = np.uint64(0)
+    for i in range(n):
+        if (m >> np.uint64(i)) & np.uint64(1) and vals[base + i] == vals[t]:
+            r |= np.uint64(1) << np.uint64(i)
+    return np.uint32(r)
+
+
+@rt_jit
+def match_all(mask, vals, t, nt):
+    """mask (restricted to present lanes) when every lane in it holds the caller's value, else 0."""
+    base, n = _warp_lanes(t, nt)
+    m = np.uint64(np.uint32(mask[t]))
+    r = np.uint64(0)
+    for i in range(n):
+        if (m >> np.uint64(i)) & np.uint64(1):
+            if vals[base + i] != vals[t]:
+                return np.uint32(0)
+            r |= np.uint64(1) << np.uint64(i)
+    return np.uint32(r)
+
+
+@rt_jit
+def _masked_reduce(mask, vals, t, nt, op):
+    base, n = _warp_lanes(t, nt)
+    m = np.uint64(np.uint32(mask[t]))
+    acc = np.zeros(1, vals.dtype)
+    first = True
+    for i in range(n):
+        if (m >> np.uint64(i)) & np.uint64(1):
+            v = vals[base + i]
+            if first:
+                acc[0] = v
+                first = False
+            elif op == 0:
+                acc[0] = acc[0] + v
+            elif op == 1:
+                acc[0] = min(acc[0], v)
+            elif op == 2:
+                acc[0] = max(acc[0], v)
+            elif op == 3:
+                acc[0] = acc[0] & v
+            elif op == 4:
+                acc[0] = acc[0] | v
+            else:
+                acc[0] = acc[0] ^ v
+    return acc[0]
+
+
+@rt_jit
+def reduce_add(mask, vals, t, nt):
+    return _masked_reduce(mask, vals, t, nt, 0)
+
+
+@rt_jit
+def reduce_min(mask, vals, t, nt):
+    return _masked_reduce(mask, vals, t, nt, 1)
+
+
+@rt_jit
+def reduce_max(mask, vals, t, nt):
+    return _masked_reduce(mask, vals, t, nt, 2)
+
+
+@rt_jit
+def reduce_and(mask, vals, t, nt):
+    return _masked_reduce(mask, vals, t, nt, 3)
+
+
+@rt_jit
+def reduce_or(mask, vals, t, nt):
+    return _masked_reduce(mask, vals, t, nt, 4)
+
+
+@rt_jit
+def reduce_xor(mask, vals, t, nt):
+    return _masked_reduce(mask, vals, t, nt, 5)
+
+
+@rt_jit
+def _warp_fold(vals, t, nt, op):
+    base, n = _warp_lanes(t, nt)
+    return _fold(vals, base, base + n, op)
+
+
+@rt_jit
+def _fold(vals, lo, hi, op):
+    """Fold vals[lo:hi] in order; floats: min/max ignore NaN like fminf/fmaxf."""
+    acc = np.zeros(1, vals.dtype)
+    acc[0] = vals[lo]
+    for i in range(lo + 1, hi):
+        v = vals[i]
+        if op == 0:
+            acc[0] = acc[0] + v
+        elif op == 1:
+            acc[0] = np.fmin(acc[0], v)
+        else:
+            acc[0] = np.fmax(acc[0], v)
+    return acc[0]
+
+
+@rt_jit
+def warp_reduce_sum(vals, t, nt):
+    return _warp_fold(vals, t, nt, 0)
+
+
+@rt_jit
+def warp_reduce_min(vals, t, nt):
+    return _warp_fold(vals, t, nt, 1)
+
+
+@rt_jit
+def warp_reduce_max(vals, t, nt):
+    return _warp_fold(vals, t, nt, 2)
+
+
+# --- block collectives -------------------------------------------------------------------------
+
+@rt_jit
+def syncthreads_count(pred, nt):
+    c = 0
+    for i in range(nt):
+        if pred[i] != 0:
+            c += 1
+    return np.int32(c)
+
+
+@rt_jit
+def syncthreads_and(pred, nt):
+    return np.int32(syncthreads_count(pred, nt) == nt)
+
+
+@rt_jit
+def syncthreads_or(pred, nt):
+    return np.int32(syncthreads_count(pred, nt) != 0)
+
+
+@rt_jit
+def block_reduce_sum(vals, nt):
+    return _fold(vals, 0, nt, 0)
+
+
+@rt_jit
+def block_reduce_min(vals, nt):
+    return _fold(vals, 0, nt, 1)
+
+
+@rt_jit
+def block_reduce_max(vals, nt):
+    return _fold(vals, 0, nt, 2)
