@@ -1,10 +1,21 @@
 """2D heat equation with a @stencil on the default backend (CUDA when a GPU is usable, else the
 CPU emulator): a hot square in a cold plate diffuses for a few hundred explicit steps.
 
-Checks the first steps against a NumPy reference, then prints the checksum (sum of the field)
-and the time per step.
+Checks the first steps against a NumPy reference, then says what happened to the heat (how much
+is left in the plate, how hot the hottest cell still is), the time per step, and saves a picture
+of the field before and after (build/heat2d.png; needs matplotlib, which the test extra installs).
 
-    python examples/heat2d.py [--n 512] [--steps 300]
+    python examples/heat2d.py [--n 256] [--steps 5000] [--png build/heat2d.png]
+
+Expected output on the CPU backend of a 2-core machine (timings vary; a few seconds in all, most
+of it compiling the kernel the first time):
+
+    heat2d on cpu: 256x256 f32, 5000 steps, alpha=0.2
+    first 5 steps match NumPy
+    heat in the plate: 16384.0 -> 14816.4 (90.4% left; it leaves only through the cold edge)
+    hottest cell: 1.000 -> 0.718 (the square spreads and rounds off; its middle cools last)
+    time per step = 0.036 ms (1827 Mcells/s)
+    picture: build/heat2d.png
 """
 from __future__ import annotations
 
@@ -40,15 +51,17 @@ def numpy_step(u: np.ndarray, alpha: np.float32) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=512, help="grid size (n x n)")
-    parser.add_argument("--steps", type=int, default=300, help="time steps")
+    parser.add_argument("--n", type=int, default=256, help="grid size (n x n)")
+    parser.add_argument("--steps", type=int, default=5000, help="time steps")
     parser.add_argument("--check-steps", type=int, default=5, help="steps compared with NumPy")
+    parser.add_argument("--png", default="build/heat2d.png", help="where to save the picture ('' for none)")
     args = parser.parse_args()
     alpha = np.float32(ALPHA)
 
     # The stencil leaves the edge (within `halo`) untouched, so both buffers start identical and
     # the fixed-zero boundary survives every swap.
     u = initial_field(args.n)
+    start_field = u.copy()
     out = u.copy()
     reference = u.copy()
 
@@ -66,11 +79,38 @@ def main() -> None:
     elapsed = time.perf_counter() - start
     timed = max(args.steps - args.check_steps, 1)
 
+    before, after = float(start_field.sum(dtype=np.float64)), float(u.sum(dtype=np.float64))
     print(f"heat2d on {default_backend()}: {args.n}x{args.n} f32, {args.steps} steps, alpha={ALPHA}")
     print(f"first {args.check_steps} steps match NumPy")
-    print(f"checksum (sum of field) = {float(u.sum(dtype=np.float64)):.6f}")
+    print(f"heat in the plate: {before:.1f} -> {after:.1f} ({100 * after / before:.1f}% left; "
+          "it leaves only through the cold edge)")
+    print(f"hottest cell: {start_field.max():.3f} -> {u.max():.3f} (the square spreads and rounds off; its middle cools last)")
     print(f"time per step = {elapsed / timed * 1e3:.3f} ms "
           f"({args.n * args.n * timed / elapsed / 1e6:.0f} Mcells/s)")
+    if args.png:
+        print(f"picture: {save_picture(start_field, u, args.steps, args.png)}")
+
+
+def save_picture(before: np.ndarray, after: np.ndarray, steps: int, path: str) -> str:
+    """The field before and after, side by side, on one colour scale; returns what was done."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "not saved (matplotlib is not installed: pip install matplotlib)"
+    import os
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4.2), constrained_layout=True)
+    for ax, field, title in ((axes[0], before, "start"), (axes[1], after, f"after {steps} steps")):
+        image = ax.imshow(field, vmin=0.0, vmax=1.0, cmap="inferno")
+        ax.set_title(title)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.colorbar(image, ax=axes, label="temperature", shrink=0.9)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
 
 
 if __name__ == "__main__":
