@@ -1,6 +1,6 @@
 """`ringkernel-codegen`: emit, compile-check and document kernels from the shell.
 
-    ringkernel-codegen emit FILE.py [-k NAME] [--backend cuda|numba|cpu] [-o DIR]
+    ringkernel-codegen emit FILE.py [-k NAME] [--backend cuda|numba|cpu] [-o DIR (default ./build)]
     ringkernel-codegen check FILE.py [-k NAME] [--compiler auto|nvcc|nvrtc] [--arch sm_90]
     ringkernel-codegen intrinsics [--markdown] [--category NAME]
 
@@ -249,8 +249,9 @@ def cmd_check(args) -> int:
         if not ok and not any(d.severity == "error" for d in diags):
             print(f"{k.name}.cu: {compiler} failed:\n{log.strip()}", file=sys.stderr)
     if failed:
-        print(f"{failed} of {len(kernels)} kernel(s) failed to compile; "
-              f"see the generated code with: ringkernel-codegen emit {args.file} -k NAME", file=sys.stderr)
+        bad = [k.name for k, (ok, _, _) in zip(kernels, results) if not ok]
+        print(f"{failed} of {len(kernels)} kernel(s) failed to compile; see the generated code with: "
+              f"ringkernel-codegen emit {args.file} " + " ".join(f"-k {name}" for name in bad), file=sys.stderr)
         return 1
     print(f"{len(kernels)} kernel(s) compiled")
     return 0
@@ -313,7 +314,8 @@ def render_text(rows: list[dict]) -> str:
 def cmd_intrinsics(args) -> int:
     rows = intrinsic_rows(args.category)
     if not rows:
-        raise RingKernelError(f"no intrinsics in category {args.category!r}")
+        known = sorted({r["category"] for r in intrinsic_rows()})
+        raise RingKernelError(f"no intrinsics in category {args.category!r}; categories: {', '.join(known)}")
     sys.stdout.write(render_markdown(rows) if args.markdown else render_text(rows))
     return 0
 
@@ -322,6 +324,8 @@ def cmd_intrinsics(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ringkernel-codegen",
                                      description="Emit and check the code ringkernel generates from Python kernels.")
+    from . import __version__
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--traceback", action="store_true",
                         help="show Python tracebacks for unexpected internal errors (for bug reports)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -333,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     emit.add_argument("file", metavar="FILE.py")
     emit.add_argument("-k", "--kernel", action="append", metavar="NAME", help="only this kernel (repeatable)")
     emit.add_argument("--backend", choices=backends.names(), default="cuda", help="default: cuda")
-    emit.add_argument("-o", "--output", default=".", metavar="DIR", help="output folder (default: .)")
+    emit.add_argument("-o", "--output", default="build", metavar="DIR", help="output folder (default: ./build)")
     emit.set_defaults(func=cmd_emit)
 
     check = sub.add_parser("check", help="compile every kernel's CUDA C++ and map errors to Python lines",

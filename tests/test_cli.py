@@ -292,3 +292,35 @@ def test_ring_kernels_are_emitted_for_cuda_and_numba_and_compile(tmp_path, capsy
     assert "def rk_actor_adder(" in nb and "@cuda.jit" in nb
     assert cli.main(["check", str(py)]) == 0
     assert "ok      adder" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------- first-hour behaviours
+def test_emit_without_output_writes_into_build_not_the_current_folder(kernels_py, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["emit", str(kernels_py)]) == 0
+    assert sorted(p.name for p in (tmp_path / "build").iterdir()) == ["heat.cu", "saxpy.cu"]
+    assert not list(tmp_path.glob("*.cu"))
+    assert f"wrote {Path('build') / 'saxpy.cu'}" in capsys.readouterr().out
+
+
+def test_emit_cpu_writes_the_cpu_emulator_module(kernels_py, tmp_path):
+    assert cli.main(["emit", str(kernels_py), "--backend", "cpu", "-o", str(tmp_path)]) == 0
+    text = (tmp_path / "saxpy_cpu.py").read_text()
+    assert "def _rk_launch(" in text and "@njit" in text
+
+
+def test_version_prints_the_package_version(capsys):
+    from ringkernel_codegen import __version__
+    assert cli.main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"ringkernel-codegen {__version__}"
+
+
+def test_an_unknown_category_lists_the_valid_ones(capsys):
+    assert cli.main(["intrinsics", "--category", "bogus"]) == 1
+    err = capsys.readouterr().err
+    assert "no intrinsics in category 'bogus'; categories:" in err and "atomics" in err and "warp" in err
+
+
+def test_a_usage_error_lists_the_valid_choices_and_exits_2(capsys):
+    assert cli.main(["emit", "x.py", "--backend", "opencl"]) == 2
+    assert "choose from cpu, numba, cuda" in capsys.readouterr().err.replace("'", "")
