@@ -1,7 +1,18 @@
-"""Errors a user can act on. Every error ringkernel raises derives from RingKernelError."""
+"""Errors a user can act on. Every error ringkernel raises derives from RingKernelError.
+
+A RingKernelError reaches the user with a traceback that ends at their own call: the public entry
+points (the decorators, launches, `.to(...)`, source emission) are wrapped in `user_entry`, which
+re-raises it without the frames of the compiler behind it (the message already says what and where;
+an explicit `raise ... from cause`, e.g. the internal fault behind a "ringkernel bug" error, is
+kept). Set RINGKERNEL_DEBUG=1 to see the full internal traceback and chain.
+"""
 from __future__ import annotations
 
+import functools
+import os
 from dataclasses import dataclass
+
+DEBUG_ENV = "RINGKERNEL_DEBUG"
 
 
 class RingKernelError(Exception):
@@ -59,3 +70,25 @@ class CompileError(RingKernelError):
 
 class KernelRuntimeError(RingKernelError):
     """A kernel failed while running (e.g. a divergent barrier on the CPU emulator)."""
+
+
+def debug() -> bool:
+    """RINGKERNEL_DEBUG=1 (any value but "" and "0"): keep ringkernel's internal frames in tracebacks."""
+    return os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
+def user_entry(fn):
+    """Wrap a public entry point: a RingKernelError raised below it reaches the caller with the internal
+    frames dropped (one frame of this wrapper stays) and its implicit context hidden; its explicit
+    cause is kept. With RINGKERNEL_DEBUG=1 it propagates untouched. Other exceptions pass through."""
+    @functools.wraps(fn)
+    def entry(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except RingKernelError as exc:
+            if debug():
+                raise
+            exc.__suppress_context__ = True
+            raise exc.with_traceback(None)  # ringkernel's internal frames hidden: RINGKERNEL_DEBUG=1 shows them
+    entry.__ringkernel_entry__ = True
+    return entry

@@ -10,9 +10,9 @@ import functools
 import math
 
 from . import backends, kinds
-from .errors import CompileError, KernelRuntimeError, LaunchError, RingKernelError
+from .errors import CompileError, KernelRuntimeError, LaunchError, RingKernelError, user_entry
 from .ir import printer
-from .launch import check_args, cluster_dims, config, dim3
+from .launch import check_args, cluster_dims, config, dim3, stage_noncontiguous
 from .passes.stencil import BOUNDARIES
 
 
@@ -28,6 +28,7 @@ class DeviceFunction:
         self.fn = fn
         functools.update_wrapper(self, fn)
 
+    @user_entry
     def __call__(self, *args, **kwargs):
         raise RingKernelError(f"@device function {self.fn.__name__}() can only be called from inside kernels")
 
@@ -37,9 +38,21 @@ def device(fn):
 
 
 class KernelBase:
+    """The public methods are entry points (errors.user_entry): a RingKernelError raised below them
+    reaches the user without ringkernel's internal frames. A subclass's own __init__, __call__ and
+    __getitem__ are wrapped the same way when it is defined (__init_subclass__)."""
+
     kind: kinds.KernelKind = kinds.KERNEL
     cluster = None  # (x, y, z) blocks per thread-block cluster, or None: see Kernel
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in ("__init__", "__call__", "__getitem__"):
+            method = vars(cls).get(name)
+            if method is not None and not getattr(method, "__ringkernel_entry__", False):
+                setattr(cls, name, user_entry(method))
+
+    @user_entry
     def __init__(self, fn, **options):
         self.fn = fn
         self.options = options
@@ -53,10 +66,12 @@ class KernelBase:
     def params(self):
         return self._f.params
 
+    @user_entry
     def ir(self) -> str:
         """The typed IR as text."""
         return printer.function(self._f)
 
+    @user_entry
     def source(self, backend) -> str:
         """The generated source `backend` ("cpu", "numba", "cuda", or a Backend) runs."""
         b = backends.get(backend)
@@ -64,12 +79,15 @@ class KernelBase:
             self._sources[b.name] = self.kind.emit(self, b.emit_module())
         return self._sources[b.name]
 
+    @user_entry
     def cuda_source(self) -> str:
         return self.source(backends.CUDA)
 
+    @user_entry
     def numba_source(self) -> str:
         return self.source(backends.NUMBA)
 
+    @user_entry
     def cpu_source(self) -> str:
         return self.source(backends.CPU)
 
@@ -79,6 +97,7 @@ class KernelBase:
             self._entries[backend] = load()
         return self._entries[backend]
 
+    @user_entry
     def to(self, backend) -> "BoundKernel":
         return BoundKernel(self, backends.get(backend))
 
@@ -86,16 +105,20 @@ class KernelBase:
         return f"<{self.kind.name} {self.name}>"
 
     # ------------------------------------------------------------------ running
-    def _run(self, backend, args, given=None):
-        """The one launch path: arguments checked, source emitted (what a backend cannot compile,
-        e.g. numba and cluster_sync, is said before the launch shape), geometry from the kind,
-        then the backend's provider launches; errors reach the user as RingKernelErrors."""
+    def _run(self, backend, args, given=None, kwargs=None):
+        """The one launch path: arguments bound (by position or parameter name) and checked, source
+        emitted (what a backend cannot compile, e.g. numba and cluster_sync, is said before the launch
+        shape), geometry from the kind, non-contiguous numpy arrays staged through contiguous copies,
+        then the backend's provider launches; errors reach the user as RingKernelErrors (the callers
+        are entry points, so without ringkernel's frames)."""
         backend = backends.get(backend)
-        args = check_args(self._f, args, backend)
+        args = check_args(self._f, args, backend, kwargs)
         self.source(backend)
         grid, block = self.kind.geometry(self, given, args)
+        args, writeback = stage_noncontiguous(self._f, args)
         try:
             backend.launch(self, grid, block, args)
+            writeback()
         except RuntimeError as exc:
             if str(exc).startswith("ringkernel:"):
                 raise KernelRuntimeError(str(exc)[len("ringkernel: "):]) from None
@@ -151,6 +174,11 @@ class Kernel(KernelBase):
     def __getitem__(self, key):
         return self.to(backends.default())[key]
 
+    def __call__(self, *args, **kwargs):
+        raise LaunchError(f"kernel '{self.name}' is launched with a grid and a block: "
+                          f"{self.name}[blocks, threads](...), e.g. {self.name}[(n + 255) // 256, 256](...), "
+                          f"or on one backend {self.name}.to('cpu')[blocks, threads](...)")
+
 
 class BoundKernel:
     """A kernel pinned to one backend: k.to("cpu")[grid, block](...) or stencil.to("cpu")(...)."""
@@ -158,6 +186,7 @@ class BoundKernel:
     def __init__(self, kernel: KernelBase, backend: backends.Backend):
         self.kernel, self.backend = kernel, backend
 
+    @user_entry
     def __getitem__(self, key):
         if not self.kernel.kind.launched_with_grid:
             raise LaunchError(f"a {self.kernel.kind.name} is launched without a grid: "
@@ -165,15 +194,17 @@ class BoundKernel:
         given = config(key)
         kernel, backend = self.kernel, self.backend
 
-        def launch(*args):
-            return kernel._run(backend, args, given)
+        @user_entry
+        def launch(*args, **kwargs):
+            return kernel._run(backend, args, given, kwargs)
 
         return launch
 
-    def __call__(self, *args):
+    @user_entry
+    def __call__(self, *args, **kwargs):
         if self.kernel.kind.launched_with_grid:
             raise LaunchError(f"launch a kernel with a grid and block: {self.kernel.name}[blocks, threads](...)")
-        return self.kernel._run(self.backend, args)
+        return self.kernel._run(self.backend, args, kwargs=kwargs)
 
     def __repr__(self):
         return f"<{self.kernel.kind.name} {self.kernel.name} on {self.backend.name}>"
@@ -195,8 +226,8 @@ class Stencil(KernelBase):
         self.tile, self.halo, self.boundary, self.ndim = tile, halo, boundary, len(tile)
         super().__init__(fn, tile=tile, halo=halo, boundary=boundary)
 
-    def __call__(self, *args):
-        return self._run(backends.default(), args)
+    def __call__(self, *args, **kwargs):
+        return self._run(backends.default(), args, kwargs=kwargs)
 
     def grid_for(self, shape) -> tuple:
         """Blocks covering the whole domain: x from the last axis, one tile per block."""
@@ -207,15 +238,17 @@ class Stencil(KernelBase):
         return dim3(tuple(reversed(self.tile)), "block")
 
 
+@user_entry
 def kernel(fn=None, *, cluster=None):
     """@kernel or @kernel(cluster=2): a CUDA-style kernel launched as k[grid, block](...)."""
     if fn is None:
-        return lambda f: Kernel(f, cluster=cluster)
+        return user_entry(lambda f: Kernel(f, cluster=cluster))
     return Kernel(fn, cluster=cluster)
 
 
+@user_entry
 def stencil(fn=None, *, tile=(16, 16), halo=1, boundary="skip"):
     """@stencil(tile=(16, 16), halo=1, boundary="skip"): one thread per cell over the whole domain."""
     if fn is None:
-        return lambda f: Stencil(f, tile=tile, halo=halo, boundary=boundary)
+        return user_entry(lambda f: Stencil(f, tile=tile, halo=halo, boundary=boundary))
     return Stencil(fn, tile=tile, halo=halo, boundary=boundary)

@@ -17,7 +17,7 @@ import copy
 
 from . import compile as C
 from .errors import LaunchError
-from .launch import check_cluster_grid
+from .launch import check_cluster_grid, check_limits
 
 
 class KernelKind:
@@ -88,7 +88,12 @@ class _Stencil(KernelKind):
         if bad:
             raise LaunchError(f"stencil fields must share one shape; '{k.extent_field}' is {shape} but "
                               + ", ".join(f"'{n}' is {s}" for n, s in bad.items()))
-        return k.grid_for(shape), k.block_dims()
+        if 0 in shape:
+            raise LaunchError(f"stencil '{k.name}' got an empty domain: field '{k.extent_field}' has shape {shape}; "
+                              "every axis needs at least one cell (skip the call when the field is empty)")
+        grid, block = k.grid_for(shape), k.block_dims()
+        check_limits(grid, block, f"stencil '{k.name}' over a domain of shape {shape} with tile {k.tile}: ")
+        return grid, block
 
     def cpu_entry_args(self, grid, block, args) -> tuple:
         return tuple(args)          # the CPU stencil loops over the cells of the domain itself

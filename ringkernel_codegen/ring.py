@@ -15,7 +15,7 @@ import copy
 
 from . import backends, kinds
 from . import compile as C
-from .errors import CodegenError, RingKernelError
+from .errors import CodegenError, RingKernelError, user_entry
 from .frontend import parse_function
 from .ir import printer
 from .loader import load_source
@@ -32,8 +32,11 @@ def _check_type(value, what: str, optional: bool):
 
 
 class RingKernel:
+    """Its public methods are entry points (errors.user_entry): RingKernelErrors without internal frames."""
+
     kind = kinds.RING
 
+    @user_entry
     def __init__(self, fn, input, output=None, state=None, peers=None, parallel=False):
         _check_type(input, "input", False)
         _check_type(output, "output", True)
@@ -69,9 +72,11 @@ class RingKernel:
                           self.peers)
         return C.compile_kernel(self.fn, "ring", hooks=hooks, infer_hooks=hooks)
 
+    @user_entry
     def ir(self) -> str:
         return printer.function(self._f)
 
+    @user_entry
     def source(self, backend, threads: int | None = None) -> str:
         """The generated module for `backend`: for "cuda" the resident actor kernel, "numba" the
         numba.cuda actor module, "cpu" the njit handler the CPU actor loop calls (`threads`: the
@@ -82,23 +87,28 @@ class RingKernel:
             self._sources[key] = self.kind.emit(self, b.ring_emit_module(), threads)
         return self._sources[key]
 
+    @user_entry
     def cpu_source(self) -> str:
         return self.source(backends.CPU)
 
+    @user_entry
     def cuda_source(self, threads: int | None = None) -> str:
         """The whole resident actor kernel: runtime header, message structs, handler, actor loop."""
         return self.source(backends.CUDA, threads)
 
+    @user_entry
     def numba_source(self, threads: int | None = None) -> str:
         """The resident actor as a numba.cuda module (run with Runtime(backend="numba"))."""
         return self.source(backends.NUMBA, threads)
 
+    @user_entry
     def cuda_handler_source(self) -> str:
         """The handler as a CUDA __device__ function (see emit/cuda_ring.py for its contract)."""
         from .emit import cuda_ring
 
         return cuda_ring.emit_handler(copy.deepcopy(self._f), self.input_type, self.output_type, self.state_type)
 
+    @user_entry
     def cpu_handler(self):
         """The njit handler for the CPU actor loop (contract: ringkernel_runtime.actor_abi)."""
         if self._handler is None:
@@ -111,8 +121,10 @@ class RingKernel:
         return f"<ring_kernel {self.name}: {self.input_type.__name__} -> {out}>"
 
 
+@user_entry
 def ring_kernel(fn=None, *, input=None, output=None, state=None, peers=None, parallel=False):
     """@ring_kernel(input=Msg, output=Reply | None, state=State, peers={...}, parallel=False)."""
+    @user_entry
     def wrap(f):
         if input is None:
             raise RingKernelError("@ring_kernel needs input=<@message class>")
@@ -122,6 +134,7 @@ def ring_kernel(fn=None, *, input=None, output=None, state=None, peers=None, par
     return wrap
 
 
+@user_entry
 def persistent(*args, **kwargs):
     raise RingKernelError("@persistent kernels need the cuda backend's persistent launch, which is not "
                           "implemented yet (see the open GPU issue); use @stencil with a host loop for now")
