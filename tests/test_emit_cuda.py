@@ -9,12 +9,14 @@ import pytest
 
 import barrier_kernels
 import basic_kernels
+import device_barrier_kernels
 import stencil_kernels
 import type_kernels
 from ringkernel_codegen import kernel, stencil
 
 CORPUS = {f"{mod.__name__}.{k.name}" + (f"_{k.boundary}" if hasattr(k, "boundary") else ""): k
-          for mod in (basic_kernels, type_kernels, stencil_kernels, barrier_kernels) for k in mod.ALL}
+          for mod in (basic_kernels, type_kernels, stencil_kernels, barrier_kernels, device_barrier_kernels)
+          for k in mod.ALL}
 NVCC_FLAGS = ["-arch=sm_90", "-std=c++17", "-c"]
 
 

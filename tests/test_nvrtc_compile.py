@@ -29,7 +29,7 @@ def test_runtime_header_and_message_struct_compile_with_nvrtc(cache):
 
 
 CORPORA = ("basic_kernels", "stencil_kernels", "type_kernels", "ordered_kernels", "barrier_kernels", "expr_kernels",
-           "grid_kernels")
+           "grid_kernels", "device_barrier_kernels")
 
 
 def _kernels():

@@ -49,7 +49,7 @@ sys.path[:0] = [ROOT, os.path.join(ROOT, "tests", "kernels"), os.path.join(ROOT,
                 os.path.join(ROOT, "examples")]
 
 CORPORA = ["basic_kernels", "assign_kernels", "barrier_kernels", "stencil_kernels", "type_kernels",
-           "expr_kernels", "grid_kernels", "ordered_kernels", "saxpy", "heat2d"]
+           "expr_kernels", "grid_kernels", "ordered_kernels", "device_barrier_kernels", "saxpy", "heat2d"]
 
 
 def gpu_reason() -> str | None:

@@ -2,15 +2,21 @@
 
 Kernels without barriers: each thread runs `_rk_thread(...)`; blocks run under prange when the
 kernel has no atomics (blocks are independent then). Kernels with barriers or collectives are
-split by passes/fission.py: locals become per-thread arrays and each segment runs for every live
-thread before the next starts. Stencils loop directly over the domain (prange over the outer axis).
+split by passes/fission.py: locals (scalars and local arrays) become per-thread arrays and each
+segment runs for every live thread before the next starts; control flow around warp collectives
+that may diverge runs as a warp region under a per-thread active mask; grid barriers end one loop
+over the blocks and start the next. Device functions holding barriers or collectives are inlined
+into the kernel first (passes/inline.py). Stencils loop directly over the domain (prange over the
+outer axis).
 """
 from __future__ import annotations
 
 from .. import types as T
+from ..errors import CodegenError
 from ..intrinsics import Intrinsic
 from ..ir import nodes as ir
 from ..passes import fission as F
+from ..passes import inline
 from ..passes.stencil import IMPLICIT
 from .common import device_functions, source_comment, uses
 from .pysrc import PyEmitter
@@ -34,8 +40,12 @@ class CpuEmitter(PyEmitter):
         self.allocs = {n.name: n for n in ir.walk(f.body) if isinstance(n, ir.Alloc)}
 
     def var(self, name):
-        if self.arrays_mode and name in self.f.locals and name not in self.allocs:
-            return f"_L_{name}[_t]"
+        if self.arrays_mode and name in self.f.locals:
+            a = self.allocs.get(name)
+            if a is None:
+                return f"_L_{name}[_t]"
+            if a.space == "local":
+                return f"_A_{name}[_t]"
         return name
 
     def e_Call(self, e):
@@ -51,7 +61,10 @@ class CpuEmitter(PyEmitter):
         self.emit(f"{self.var(s.target)} = {value}", depth)
 
     def s_Alloc(self, s, depth):
-        if s.space == "local":
+        if s.space == "local" and self.arrays_mode:
+            # the thread's own slice of the per-thread storage (it lives across barriers)
+            self.emit(f"_A_{s.name}[_t][...] = 0", depth)
+        elif s.space == "local":
             self.emit(f"{s.name} = np.zeros({s.shape!r}, {self.tname(s.dtype)})", depth)
         # shared arrays are allocated once per block by the launcher and passed in
 
@@ -67,11 +80,27 @@ def _params(f: ir.Function) -> list:
     return [p.name for p in f.params]
 
 
+def _allocs(f: ir.Function, space: str) -> list:
+    """The function's arrays of one space, each name once (an inlined device function's shared
+    array is one per block however often it is called)."""
+    out: dict = {}
+    for n in ir.walk(f.body):
+        if isinstance(n, ir.Alloc) and n.space == space:
+            out.setdefault(n.name, n)
+    return list(out.values())
+
+
 def _shared(f: ir.Function) -> list:
-    return [n for n in ir.walk(f.body) if isinstance(n, ir.Alloc) and n.space == "shared"]
+    return _allocs(f, "shared")
 
 
 def emit_device(dev: ir.Function) -> list:
+    sync = next((n for n in ir.walk(dev.body) if F.is_sync(n) or F.is_grid_sync(n)), None)
+    if sync is not None:
+        # kernels inline such functions before fission; anywhere else the barrier would be `pass`
+        raise CodegenError(f"{sync.callee.name}() inside device function '{dev.name}' cannot run on the CPU "
+                           "emulator here", sync.span, "call the device function from a @kernel, or move the "
+                           "barrier or collective out of it")
     em = CpuEmitter(dev)
     em.emit("@njit(nogil=True, error_model='numpy', cache=True)", 0)
     em.emit(f"def {dev.name}({', '.join([*CTX, *_params(dev)])}):", 0)
@@ -83,6 +112,7 @@ def emit_device(dev: ir.Function) -> list:
 
 def emit_kernel(f: ir.Function) -> str:
     out = [HEADER.format(source=_src(f), kind="kernel", name=f.name)]
+    inline.run(f)  # device functions holding barriers/collectives become part of the kernel body
     for dev in device_functions(f):
         out.extend(emit_device(dev))
     if F.needs_fission(f):
@@ -137,15 +167,26 @@ class _FissionWriter:
     def __init__(self, f):
         self.f = f
         fission = F.Fission(f)
-        self.parts = [fission.run(part) for part in F.grid_parts(f)]
+        if F.nested_grid_sync(f):
+            self.grid = fission.grid_program()   # grid barriers inside control flow
+            self.parts = None
+        else:
+            self.grid = None
+            self.parts = [fission.run(part) for part in F.grid_parts(f)]
         f.locals.update(fission.temps)
         self.scalars = [n for n, t in f.locals.items() if isinstance(t, T.ScalarType)]
         self.shared = [a.name for a in _shared(f)]
+        self.local_arrays = _allocs(f, "local")
+        # per-thread state outlives one block's loop when a grid barrier ends it
+        self.per_grid = self.grid is not None or len(self.parts) > 1
         self.segments: list = []   # generated segment functions (lines)
         self.nseg = 0
+        self.nmask = 0
+        self.npart = 0
 
     def seg_args(self):
-        return ["_t", "_done", *CTX, *[f"_L_{n}" for n in self.scalars], *self.shared, *_params(self.f)]
+        return ["_t", "_done", *CTX, *[f"_L_{n}" for n in self.scalars], *[f"_A_{a.name}" for a in self.local_arrays],
+                *self.shared, *_params(self.f)]
 
     def new_seg(self, body_fn, extra=()) -> str:
         """Emit a per-thread segment function (body written by body_fn); returns its call."""
@@ -160,14 +201,19 @@ class _FissionWriter:
         self.segments.extend(em.lines)
         return f"{name}({args})"
 
-    def thread_loop(self, em, depth, call):
+    def thread_loop(self, em, depth, call, mask=None):
         em.emit("for _t in range(_nt):", depth)
-        em.emit("if _done[_t]:", depth + 1)
+        em.emit("if _done[_t]:" if mask is None else f"if _done[_t] or not {mask}[_t]:", depth + 1)
         em.emit("continue", depth + 2)
         em.emit("_tx = _t % _bdx", depth + 1)
         em.emit("_ty = (_t // _bdx) % _bdy", depth + 1)
         em.emit("_tz = _t // (_bdx * _bdy)", depth + 1)
         em.emit(call, depth + 1)
+
+    def comment(self, em, span, depth):
+        text = source_comment(span)
+        if text:
+            em.emit(f"# {text}", depth)
 
     def items(self, items, em, depth):
         for it in items:
@@ -176,10 +222,10 @@ class _FissionWriter:
                 self.thread_loop(em, depth, self.new_seg(lambda e, s=stmts: e.block(s, 1)))
             elif isinstance(it, F.Coll):
                 self.collective(it, em, depth)
+            elif isinstance(it, (F.UIf, F.UFor, F.ULoop)) and not it.uniform and not it.block_level:
+                self.region(it, em, depth)
             elif isinstance(it, F.UIf):
-                text = source_comment(it.span)
-                if text:
-                    em.emit(f"# {text}", depth)
+                self.comment(em, it.span, depth)
                 self.uniform_seg(em, depth, it.cond, "if", it.span)
                 em.emit("if _rkv:", depth)
                 self.items(it.body, em, depth + 1) if it.body else em.emit("pass", depth + 1)
@@ -187,9 +233,7 @@ class _FissionWriter:
                     em.emit("else:", depth)
                     self.items(it.orelse, em, depth + 1)
             elif isinstance(it, F.UFor):
-                text = source_comment(it.span)
-                if text:
-                    em.emit(f"# {text}", depth)
+                self.comment(em, it.span, depth)
                 bounds = []
                 for part in (it.start, it.stop, it.step):
                     self.uniform_seg(em, depth, part, "range() bound", it.span)
@@ -220,7 +264,7 @@ class _FissionWriter:
         em.emit("if not _rkok:", depth)
         em.emit(f"raise RuntimeError({msg!r})", depth + 1)
 
-    def collective(self, it: F.Coll, em, depth):
+    def collective(self, it: F.Coll, em, depth, mask=None, inside=None):
         call = it.call
         n = len(call.args)
         arg_names = [f"_rka{i}" for i in range(n)]
@@ -233,11 +277,191 @@ class _FissionWriter:
             if not call.args:
                 e2.emit("pass", 1)
 
-        self.thread_loop(em, depth, self.new_seg(gather, extra=arg_names))
-        value = em.format_spelling(call, arg_names)
+        self.thread_loop(em, depth, self.new_seg(gather, extra=arg_names), mask)
+        if mask is None:
+            value = em.format_spelling(call, arg_names)
+            em.emit("for _t in range(_nt):", depth)
+            em.emit("if not _done[_t]:", depth + 1)
+            em.emit(f"_L_{it.target}[_t] = {value}", depth + 2)
+            return
+        # inside a warp region: every lane the caller's mask names must be here too
+        name = call.callee.name
+        if name == "activemask":
+            value = f"_rt.active_lanes({mask}, _done, _t, _nt)"
+        else:
+            value = em.format_spelling(call, arg_names)
+            check = (f"_rt.warp_converged({arg_names[0]}, {mask}, _done, _nt)" if name.endswith("_sync")
+                     else f"_rt.warp_converged_full({mask}, _done, _nt)")
+            where = source_comment(it.span) or self.f.name
+            around = f" inside {source_comment(inside)}" if source_comment(inside) else ""
+            full = "its mask" if name.endswith("_sync") else "the full warp (this collective takes no mask)"
+            msg = (f"ringkernel: divergent warp at {name}() ({where}){around}: a lane named in {full} "
+                   "did not reach the call; a warp collective needs every lane its mask names, so the condition "
+                   "around it must agree in those lanes (or pass the mask of the lanes that take the branch)")
+            em.emit(f"if not {check}:", depth)
+            em.emit(f"raise RuntimeError({msg!r})", depth + 1)
         em.emit("for _t in range(_nt):", depth)
-        em.emit("if not _done[_t]:", depth + 1)
+        em.emit(f"if {mask}[_t] and not _done[_t]:", depth + 1)
         em.emit(f"_L_{it.target}[_t] = {value}", depth + 2)
+
+    # ------------------------------------------------------------ warp regions
+    def new_mask(self) -> str:
+        name = f"_rkm{self.nmask}"
+        self.nmask += 1
+        return name
+
+    def region(self, it, em, depth):
+        """Control flow around warp collectives whose condition may differ between threads: run it
+        under a per-thread active mask (see passes/fission.py)."""
+        em.emit("# warp region: threads may take different paths; warp collectives check their lanes", depth)
+        m = self.new_mask()
+        em.emit(f"{m} = np.ones(_nt, np.bool_)", depth)
+        self.masked([it], em, depth, m, None, it.span)
+
+    def eval_masked(self, em, depth, expr, mask):
+        """Evaluate `expr` on the live threads of `mask` into _rku (no agreement needed)."""
+        call = self.new_seg(lambda e: e.emit(f"_rku[_t] = {e.expr(expr)}", 1), extra=("_rku",))
+        em.emit("_rku = np.zeros(_nt, np.int64)", depth)
+        self.thread_loop(em, depth, call, mask)
+
+    def masked(self, items, em, depth, cur, loop, inside):
+        """Items under active mask `cur`; loop = (mask of threads still in the innermost loop, the masks
+        from that loop's body down to `cur`) for break/continue."""
+        if not items:
+            em.emit("pass", depth)
+        for it in items:
+            if isinstance(it, F.Seg):
+                stmts = it.stmts
+                self.thread_loop(em, depth, self.new_seg(lambda e, s=stmts: e.block(s, 1)), cur)
+            elif isinstance(it, F.Coll):
+                self.collective(it, em, depth, cur, inside)
+            elif isinstance(it, F.UIf):
+                self.comment(em, it.span, depth)
+                self.eval_masked(em, depth, it.cond, cur)
+                then = self.new_mask()
+                other = self.new_mask() if it.orelse else None
+                em.emit(f"{then} = _rt.mask_where({cur}, _done, _rku, True)", depth)
+                if other is not None:  # taken before the then-branch runs (it may return or break)
+                    em.emit(f"{other} = _rt.mask_where({cur}, _done, _rku, False)", depth)
+                for branch, m in ((it.body, then), (it.orelse, other)):
+                    if not branch:
+                        continue
+                    em.emit(f"if _rt.any_live({m}, _done):", depth)
+                    inner = None if loop is None else (loop[0], [*loop[1], m])
+                    self.masked(branch, em, depth + 1, m, inner, it.span)
+            elif isinstance(it, F.UFor):
+                self.comment(em, it.span, depth)
+                bounds = []
+                for part in (it.start, it.stop, it.step):
+                    self.eval_masked(em, depth, part, cur)
+                    v = self.new_mask().replace("_rkm", "_rkq")
+                    em.emit(f"{v} = _rku.copy()", depth)
+                    bounds.append(v)
+                counter, (_, stop, step) = bounds[0], bounds
+                live, body = self.new_mask(), self.new_mask()
+                em.emit(f"{live} = _rt.mask_live({cur}, _done)", depth)
+                em.emit("while True:", depth)
+                em.emit(f"_rt.range_keep({live}, _done, {counter}, {stop}, {step})", depth + 1)
+                em.emit(f"if not _rt.any_live({live}, _done):", depth + 1)
+                em.emit("break", depth + 2)
+                em.emit(f"{body} = _rt.mask_live({live}, _done)", depth + 1)
+                em.emit(f"_rt.set_where(_L_{it.var}, {counter}, {body})", depth + 1)
+                self.masked(it.body, em, depth + 1, body, (live, [body]), it.span)
+                em.emit(f"{counter} = {counter} + {step}", depth + 1)
+            elif isinstance(it, F.ULoop):
+                live, body = self.new_mask(), self.new_mask()
+                em.emit(f"{live} = _rt.mask_live({cur}, _done)", depth)
+                em.emit(f"while _rt.any_live({live}, _done):", depth)
+                em.emit(f"{body} = _rt.mask_live({live}, _done)", depth + 1)
+                self.masked(it.body, em, depth + 1, body, (live, [body]), it.span)
+            elif isinstance(it, (F.UBreak, F.UContinue)):
+                if loop is None:
+                    raise CodegenError("break/continue in a warp region outside its loop (a ringkernel bug)", it.span)
+                gone = self.new_mask()
+                em.emit(f"{gone} = {cur}.copy()", depth)
+                targets = [loop[0], *loop[1]] if isinstance(it, F.UBreak) else list(loop[1])
+                for m in targets:
+                    em.emit(f"_rt.mask_off({m}, {gone})", depth)
+
+    # ------------------------------------------------------------ blocks and the grid
+    def block_loop(self, em, depth):
+        """`for _b in range(_nb):` and the block's views of the per-block state."""
+        em.emit("for _b in range(_nb):", depth)
+        em.emit("_bx = _b % _gdx", depth + 1)
+        em.emit("_by = (_b // _gdx) % _gdy", depth + 1)
+        em.emit("_bz = _b // (_gdx * _gdy)", depth + 1)
+        em.emit("_done = _done_g[_b]", depth + 1)
+        for n in self.scalars:
+            em.emit(f"_L_{n} = _L_{n}_g[_b]", depth + 1)
+        for a in self.local_arrays:
+            if self.per_grid:
+                em.emit(f"_A_{a.name} = _A_{a.name}_g[_b]", depth + 1)
+            else:
+                em.emit(f"_A_{a.name} = np.zeros((_nt,) + {a.shape!r}, {em.tname(a.dtype)})", depth + 1)
+        for a in self.shared:
+            em.emit(f"{a} = {a}_g[_b]", depth + 1)
+
+    def part(self, prog, em, depth, label):
+        if label:
+            em.emit(label, depth)
+        self.block_loop(em, depth)
+        if prog.items:
+            self.items(prog.items, em, depth + 1)
+        else:
+            em.emit("pass", depth + 1)
+
+    def grid_items(self, items, em, depth):
+        if not items:
+            em.emit("pass", depth)
+        for it in items:
+            if isinstance(it, F.Part):
+                self.npart += 1
+                self.part(it.program, em, depth, f"# part {self.npart} of {self.nparts}: every block reaches the "
+                                                 "grid barrier first")
+            elif isinstance(it, F.GSync):
+                self.comment(em, it.span, depth)
+            elif isinstance(it, F.GIf):
+                self.comment(em, it.span, depth)
+                self.grid_uniform(em, depth, it.cond, "if", it.span)
+                em.emit("if _rkv:", depth)
+                self.grid_items(it.body, em, depth + 1)
+                if it.orelse:
+                    em.emit("else:", depth)
+                    self.grid_items(it.orelse, em, depth + 1)
+            elif isinstance(it, F.GFor):
+                self.comment(em, it.span, depth)
+                bounds = []
+                for part in (it.start, it.stop, it.step):
+                    self.grid_uniform(em, depth, part, "range() bound", it.span)
+                    v = f"_rkb{self.nseg}"
+                    em.emit(f"{v} = _rkv", depth)
+                    bounds.append(v)
+                loop = f"_rkl{self.nseg}"
+                em.emit(f"for {loop} in range({', '.join(bounds)}):", depth)
+                em.emit(f"_L_{it.var}_g[:, :] = {loop}", depth + 1)
+                self.grid_items(it.body, em, depth + 1)
+            elif isinstance(it, F.GLoop):
+                self.comment(em, it.span, depth)
+                em.emit("while True:", depth)
+                self.grid_items(it.body, em, depth + 1)
+            elif isinstance(it, F.UBreak):
+                em.emit("break", depth)
+            elif isinstance(it, F.UContinue):
+                em.emit("continue", depth)
+
+    def grid_uniform(self, em, depth, expr, what, span):
+        """Evaluate `expr` in every live thread of every block, check they agree, leave it in _rkv."""
+        call = self.new_seg(lambda e: e.emit(f"_rku[_t] = {e.expr(expr)}", 1), extra=("_rku",))
+        em.emit("_rkg = np.zeros((_nb, _nt), np.int64)", depth)
+        self.block_loop(em, depth)
+        em.emit("_rku = _rkg[_b]", depth + 1)
+        self.thread_loop(em, depth + 1, call)
+        where = source_comment(span) or self.f.name
+        msg = (f"ringkernel: divergent {what} around a grid barrier ({where}): the value differs between "
+               "threads of the grid; grid barriers inside control flow need grid-uniform conditions")
+        em.emit("_rkok, _rkv = _rt_uniform(_rkg.ravel(), _done_g.ravel())", depth)
+        em.emit("if not _rkok:", depth)
+        em.emit(f"raise RuntimeError({msg!r})", depth + 1)
 
     def lines(self):
         """Per-block state lives in (blocks, ...) arrays so that a grid barrier can end one block
@@ -253,27 +477,22 @@ class _FissionWriter:
         body.emit("_done_g = np.zeros((_nb, _nt), np.bool_)", 1)
         for n in self.scalars:
             body.emit(f"_L_{n}_g = np.zeros((_nb, _nt), {body.tname(self.f.locals[n])})", 1)
+        if self.per_grid:
+            for a in self.local_arrays:
+                body.emit(f"_A_{a.name}_g = np.zeros((_nb, _nt) + {a.shape!r}, {body.tname(a.dtype)})", 1)
         for a in shared:
             text = source_comment(a.span)
             if text:
                 body.emit(f"# {text}", 1)
             body.emit(f"{a.name}_g = np.zeros((_nb,) + {a.shape!r}, {body.tname(a.dtype)})", 1)
-        for i, prog in enumerate(self.parts):
+        if self.grid is not None:
+            self.nparts = sum(isinstance(n, F.Part) for n in _grid_walk(self.grid))
+            self.grid_items(self.grid, body, 1)
+        for i, prog in enumerate(self.parts or []):
+            label = None
             if len(self.parts) > 1:
-                body.emit(f"# part {i + 1} of {len(self.parts)}: every block reaches the grid barrier first", 1)
-            body.emit("for _b in range(_nb):", 1)
-            body.emit("_bx = _b % _gdx", 2)
-            body.emit("_by = (_b // _gdx) % _gdy", 2)
-            body.emit("_bz = _b // (_gdx * _gdy)", 2)
-            body.emit("_done = _done_g[_b]", 2)
-            for n in self.scalars:
-                body.emit(f"_L_{n} = _L_{n}_g[_b]", 2)
-            for a in shared:
-                body.emit(f"{a.name} = {a.name}_g[_b]", 2)
-            if prog.items:
-                self.items(prog.items, body, 2)
-            else:
-                body.emit("pass", 2)
+                label = f"# part {i + 1} of {len(self.parts)}: every block reaches the grid barrier first"
+            self.part(prog, body, 1, label)
         head = ["@njit(nogil=True, error_model='numpy', cache=True)",
                 "def _rt_uniform(values, done):",
                 "    first = True",
@@ -289,6 +508,13 @@ class _FissionWriter:
                 "    return True, value",
                 ""]
         return head + self.segments + body.lines
+
+
+def _grid_walk(items):
+    for it in items:
+        yield it
+        for name in ("body", "orelse"):
+            yield from _grid_walk(getattr(it, name, None) or [])
 
 
 def _fission_kernel(f):

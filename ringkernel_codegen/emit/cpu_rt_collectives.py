@@ -203,6 +203,103 @@ def warp_reduce_max(vals, t, nt):
     return _warp_fold(vals, t, nt, 2)
 
 
+# --- warp regions -------------------------------------------------------------------------------
+# Control flow around warp collectives that may diverge runs under a per-thread active mask (flat
+# thread id order, like the argument arrays); `done` marks threads that have returned. See
+# passes/fission.py and emit/cpu.py (_FissionWriter.masked).
+
+@rt_jit
+def any_live(mask, done):
+    """Is some thread in `mask` still running?"""
+    for i in range(mask.shape[0]):
+        if mask[i] and not done[i]:
+            return True
+    return False
+
+
+@rt_jit
+def mask_live(mask, done):
+    """A new mask: the threads of `mask` that have not returned."""
+    out = np.zeros(mask.shape[0], np.bool_)
+    for i in range(mask.shape[0]):
+        out[i] = mask[i] and not done[i]
+    return out
+
+
+@rt_jit
+def mask_where(mask, done, vals, truth):
+    """A new mask: the live threads of `mask` whose condition value (vals != 0) equals `truth`."""
+    out = np.zeros(mask.shape[0], np.bool_)
+    for i in range(mask.shape[0]):
+        out[i] = mask[i] and not done[i] and (vals[i] != 0) == truth
+    return out
+
+
+@rt_jit
+def mask_off(mask, gone):
+    """Take the threads of `gone` out of `mask` (in place): break / continue."""
+    for i in range(mask.shape[0]):
+        if gone[i]:
+            mask[i] = False
+
+
+@rt_jit
+def range_keep(mask, done, counter, stop, step):
+    """Per-thread range(): drop from `mask` (in place) the threads whose counter has run out."""
+    for i in range(mask.shape[0]):
+        if mask[i] and not done[i]:
+            s = step[i]
+            c = counter[i]
+            if not ((s > 0 and c < stop[i]) or (s < 0 and c > stop[i])):
+                mask[i] = False
+
+
+@rt_jit
+def set_where(dst, src, mask):
+    for i in range(mask.shape[0]):
+        if mask[i]:
+            dst[i] = src[i]
+
+
+@rt_jit
+def warp_converged(masks, active, done, nt):
+    """True when every active lane names in its mask only lanes that are active too (lanes that
+    returned or do not exist do not count): what CUDA asks of a *_sync collective."""
+    for t in range(nt):
+        if not active[t] or done[t]:
+            continue
+        base, n = _warp_lanes(t, nt)
+        m = np.uint64(np.uint32(masks[t]))
+        for i in range(n):
+            if (m >> np.uint64(i)) & np.uint64(1) and not active[base + i] and not done[base + i]:
+                return False
+    return True
+
+
+@rt_jit
+def warp_converged_full(active, done, nt):
+    """True when in every warp with an active lane all lanes are active (or have returned)."""
+    for t in range(nt):
+        if not active[t] or done[t]:
+            continue
+        base, n = _warp_lanes(t, nt)
+        for i in range(n):
+            if not active[base + i] and not done[base + i]:
+                return False
+    return True
+
+
+@rt_jit
+def active_lanes(active, done, t, nt):
+    """activemask() inside a warp region: the lanes of t's warp running this code now."""
+    base, n = _warp_lanes(t, nt)
+    r = np.uint64(0)
+    for i in range(n):
+        if active[base + i] and not done[base + i]:
+            r |= np.uint64(1) << np.uint64(i)
+    return np.uint32(r)
+
+
 # --- block collectives -------------------------------------------------------------------------
 
 @rt_jit

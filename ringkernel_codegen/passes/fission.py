@@ -6,15 +6,32 @@ wherever a barrier or a collective sits inside control flow. Block-level conditi
 block-uniform; the emitter checks that at run time and raises a clear error when they diverge.
 Collective intrinsics (warp/block) are hoisted into their own items: every thread's arguments
 are gathered into arrays first, then each thread's result is computed from all of them.
+
+Control flow around warp collectives only (no block barrier or block collective inside) may
+diverge between warps, and inside a warp where the collective's mask names just the lanes that
+take the branch: when its condition is not provably block-uniform (`Uniformity`), the emitter runs
+it as a *warp region* with a per-thread active mask (both branches of an `if`, loops until no
+thread is left in them) and checks at each collective that every lane its mask names is there.
+
+Grid barriers (`grid_sync`) split the kernel at the grid level first: the block programs between
+them run for every block before the next starts; grid barriers inside `if`/`for`/`while` need
+conditions that are the same in every thread of the grid (checked statically where a condition
+plainly depends on the thread or block, and at run time).
+
+Device functions holding barriers or collectives are inlined before this pass (passes/inline.py);
+`check_split` makes sure no barrier or collective is left inside a segment, where the CPU spelling
+of a barrier (`pass`) would silently drop it.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from .. import types as T
 from ..errors import CodegenError
 from ..intrinsics import Intrinsic
 from ..ir import nodes as ir
+from .inline import has_sync
 
 COLLECTIVE = ("warp_collective", "block_collective")
 
@@ -37,6 +54,8 @@ class UIf:
     body: list
     orelse: list
     span: object = None
+    uniform: bool = True       # the condition is provably the same in every thread of the block
+    block_level: bool = True   # holds a block barrier/collective (or a break out of such a loop)
 
 
 @dataclass
@@ -47,6 +66,8 @@ class UFor:
     step: ir.Expr
     body: list
     span: object = None
+    uniform: bool = True
+    block_level: bool = True
 
 
 @dataclass
@@ -55,6 +76,8 @@ class ULoop:
 
     body: list
     span: object = None
+    uniform: bool = True
+    block_level: bool = True
 
 
 @dataclass
@@ -73,6 +96,43 @@ class Program:
     temps: dict = field(default_factory=dict)  # hoisted collective results: name -> type
 
 
+# ---------------------------------------------------------------- grid level
+@dataclass
+class Part:
+    """A block program every block runs before the grid moves on."""
+
+    program: Program
+
+
+@dataclass
+class GSync:
+    span: object = None
+
+
+@dataclass
+class GIf:
+    cond: ir.Expr
+    body: list
+    orelse: list
+    span: object = None
+
+
+@dataclass
+class GFor:
+    var: str
+    start: ir.Expr
+    stop: ir.Expr
+    step: ir.Expr
+    body: list
+    span: object = None
+
+
+@dataclass
+class GLoop:
+    body: list
+    span: object = None
+
+
 def is_sync(n) -> bool:
     return isinstance(n, ir.Call) and isinstance(n.callee, Intrinsic) and \
         n.callee.kind in ("barrier", *COLLECTIVE)
@@ -82,13 +142,19 @@ def is_grid_sync(n) -> bool:
     return isinstance(n, ir.Call) and isinstance(n.callee, Intrinsic) and n.callee.kind == "grid_barrier"
 
 
+def is_block_sync(n) -> bool:
+    """A barrier or collective every thread of the block takes part in (sync_warp is per warp)."""
+    return isinstance(n, ir.Call) and isinstance(n.callee, Intrinsic) and (
+        n.callee.kind == "block_collective" or (n.callee.kind == "barrier" and n.callee.name != "sync_warp"))
+
+
 def needs_fission(f: ir.Function) -> bool:
     return any(is_sync(n) or is_grid_sync(n) for n in ir.walk(f.body))
 
 
 def grid_parts(f: ir.Function) -> list:
     """The kernel body split at top-level grid barriers (each part runs for every block before the
-    next starts). A grid barrier anywhere else cannot be emulated block by block: error."""
+    next starts). A grid barrier anywhere else is an error here: see Fission.grid_program."""
     parts, current = [], []
     for s in f.body:
         if isinstance(s, ir.ExprStmt) and is_grid_sync(s.value):
@@ -104,24 +170,212 @@ def grid_parts(f: ir.Function) -> list:
     return parts
 
 
+def nested_grid_sync(f: ir.Function) -> bool:
+    """Is some grid barrier of `f` inside control flow (not a top-level statement)?"""
+    return any(is_grid_sync(n) for s in f.body if not (isinstance(s, ir.ExprStmt) and is_grid_sync(s.value))
+               for n in ir.walk(s))
+
+
+# ---------------------------------------------------------------- uniformity
+_THREAD = re.compile(r"_t[xyz]\b|\{t\}")
+_BLOCK = re.compile(r"_b[xyz]\b")
+
+
+def intrinsic_varying(intr: Intrinsic, level: str) -> bool:
+    """Can the intrinsic's result differ between the threads of a block (level 'block') or of the
+    grid (level 'grid'), whatever its arguments?"""
+    if intr.kind == "warp_collective" or intr.category in ("atomics", "clocks"):
+        return True
+    if intr.kind == "block_collective":
+        return level == "grid"
+    spell = str(intr.spellings.get("cpu", ""))
+    return bool(_THREAD.search(spell) or (level == "grid" and _BLOCK.search(spell)))
+
+
+class Uniformity:
+    """Which locals may differ between threads (of the block, or of the grid): those computed
+    from thread (block) indices, lanes, atomics, clocks, warp collectives (and block collectives
+    and block indices at grid level), or assigned under such a condition or in a loop such a
+    condition leaves. Memory reads count as uniform when their indices are (the emulator's run
+    time checks catch the rest)."""
+
+    def __init__(self, f: ir.Function, level: str = "block"):
+        self.level = level
+        self.names: set = set()
+        self.dev_memo: dict = {}
+        for _ in range(100):
+            before = len(self.names)
+            self.block(f.body, False)
+            if len(self.names) == before:
+                break
+
+    def device_varying(self, dev: ir.Function) -> bool:
+        """Can a call of `dev` return different values for the same arguments in different threads?"""
+        key = id(dev)
+        if key not in self.dev_memo:
+            self.dev_memo[key] = True  # recursion is refused earlier; be safe
+            self.dev_memo[key] = any(self.call_varies(n) for n in ir.walk(dev.body) if isinstance(n, ir.Call))
+        return self.dev_memo[key]
+
+    def call_varies(self, n: ir.Call) -> bool:
+        if isinstance(n.callee, Intrinsic):
+            return intrinsic_varying(n.callee, self.level)
+        return hasattr(n.callee, "ir") and self.device_varying(n.callee.ir)
+
+    def varying(self, e) -> bool:
+        if e is None:
+            return False
+        if isinstance(e, ir.Var):
+            return e.name in self.names
+        if isinstance(e, ir.Call):
+            if isinstance(e.callee, Intrinsic):
+                if e.callee.kind == "block_collective" and self.level == "block":
+                    return False  # one result for the whole block
+                if intrinsic_varying(e.callee, self.level):
+                    return True
+            elif hasattr(e.callee, "ir") and self.device_varying(e.callee.ir):
+                return True
+            return any(self.varying(a) for a in e.args)
+        return any(self.varying(c) for c in ir._children(e))
+
+    def add(self, name):
+        self.names.add(name)
+
+    def block(self, stmts, ctl):
+        for s in stmts:
+            if isinstance(s, ir.Assign):
+                if ctl or self.varying(s.value):
+                    self.add(s.target)
+            elif isinstance(s, ir.For):
+                v = ctl or any(self.varying(e) for e in (s.start, s.stop, s.step))
+                if v:
+                    self.add(s.var)
+                self.loop(s.body, v)
+            elif isinstance(s, ir.While):
+                self.loop(s.body, ctl or self.varying(s.cond))
+            elif isinstance(s, ir.If):
+                v = ctl or self.varying(s.cond)
+                self.block(s.body, v)
+                self.block(s.orelse, v)
+
+    def loop(self, body, ctl):
+        self.block(body, ctl)
+        if not ctl and self.varying_exit(body):
+            self.block(body, True)
+
+    def varying_exit(self, body, ctl=False) -> bool:
+        """Does a break/continue of this loop sit under a condition that may differ between threads?"""
+        for s in body:
+            if isinstance(s, (ir.Break, ir.Continue)) and ctl:
+                return True
+            if isinstance(s, ir.If):
+                v = ctl or self.varying(s.cond)
+                if self.varying_exit(s.body, v) or self.varying_exit(s.orelse, v):
+                    return True
+        return False
+
+
+# ---------------------------------------------------------------- the pass
 class Fission:
     def __init__(self, f: ir.Function):
         self.f = f
         self.temps: dict = {}
         self.count = 0
+        self._uni = None
+
+    @property
+    def uni(self) -> Uniformity:
+        if self._uni is None:
+            self._uni = Uniformity(self.f, "block")
+        return self._uni
 
     def run(self, body=None) -> Program:
         body = self.f.body if body is None else body
+        self.check_devices(body)
+        prog = Program(self.block(body, in_lifted_loop=False), self.temps)
+        check_split(prog.items)
+        return prog
+
+    def check_devices(self, body):
         for dev_node in ir.walk(body):
             if isinstance(dev_node, ir.Call) and hasattr(dev_node.callee, "ir"):
-                if any(is_sync(n) for n in ir.walk(dev_node.callee.ir.body)):
-                    raise CodegenError("barriers and collectives inside @device functions are not supported by "
-                                       "the CPU emulator", dev_node.span, "move the barrier into the kernel body")
-        return Program(self.block(body, in_lifted_loop=False), self.temps)
+                if has_sync(dev_node.callee.ir):
+                    raise CodegenError(f"{dev_node.callee.ir.name}() holds a barrier or collective that was not "
+                                       "inlined for the CPU emulator (a ringkernel bug)", dev_node.span)
 
-    # ------------------------------------------------------------------
+    # ------------------------------------------------------------------ grid level
+    def grid_program(self) -> list:
+        """Grid items (Part, GSync, GIf, GFor, GLoop, UBreak, UContinue) for a kernel with grid
+        barriers inside control flow."""
+        self.check_devices(self.f.body)
+        self._guni = Uniformity(self.f, "grid")
+        items = self.grid_block(self.f.body, False)
+        return items
+
+    def contains_grid_sync(self, s) -> bool:
+        return any(is_grid_sync(n) for n in ir.walk(s))
+
+    def grid_block(self, stmts, in_loop) -> list:
+        items: list = []
+        cur: list = []
+
+        def flush():
+            if cur:
+                prog = Program(self.block(list(cur), in_lifted_loop=False), self.temps)
+                check_split(prog.items)
+                items.append(Part(prog))
+                cur.clear()
+
+        for s in stmts:
+            if in_loop and isinstance(s, (ir.Break, ir.Continue)):
+                flush()
+                items.append(UBreak(s.span) if isinstance(s, ir.Break) else UContinue(s.span))
+            elif isinstance(s, ir.ExprStmt) and is_grid_sync(s.value):
+                flush()
+                items.append(GSync(s.span))
+            elif self.contains_grid_sync(s) or (in_loop and isinstance(s, ir.If) and
+                                                (self.has_loop_ctl(s.body) or self.has_loop_ctl(s.orelse))):
+                flush()
+                items.append(self.grid_lift(s, in_loop))
+            else:
+                cur.append(s)
+        flush()
+        return items
+
+    def grid_uniform(self, cond, s):
+        if self._guni.varying(cond) or any(is_sync(n) for n in ir.walk(cond)):
+            sync = next((n for n in ir.walk(s) if is_grid_sync(n)), None)
+            name = sync.callee.name if sync is not None else "grid_sync"
+            raise CodegenError(f"{name}() inside control flow whose condition can differ between threads of the "
+                               "grid cannot run on the CPU emulator (nor on a GPU: every thread must reach the "
+                               "same grid barriers)", s.span,
+                               "make the condition the same in every thread (kernel parameters, constants, loop "
+                               "counters, values read back from memory), or make the grid barrier a top-level "
+                               "statement of the kernel")
+
+    def grid_lift(self, s, in_loop):
+        if isinstance(s, ir.If):
+            self.grid_uniform(s.cond, s)
+            return GIf(s.cond, self.grid_block(s.body, in_loop), self.grid_block(s.orelse, in_loop), s.span)
+        if isinstance(s, ir.For):
+            for e in (s.start, s.stop, s.step):
+                self.grid_uniform(e, s)
+            return GFor(s.var, s.start, s.stop, s.step, self.grid_block(s.body, True), s.span)
+        if isinstance(s, ir.While):
+            self.grid_uniform(s.cond, s)
+            neg = ir.UnaryOp("not", s.cond, span=s.cond.span)
+            neg.type = T.boolean
+            guard = ir.If(neg, [ir.Break(span=s.span)], [], span=s.span)
+            return GLoop(self.grid_block([guard, *s.body], True), s.span)
+        sync = next((n for n in ir.walk(s) if is_grid_sync(n)), None)
+        raise CodegenError(f"{sync.callee.name}() must be a statement of its own", s.span)
+
+    # ------------------------------------------------------------------ block level
     def contains_sync(self, s) -> bool:
         return any(is_sync(n) for n in ir.walk(s))
+
+    def contains_block_sync(self, s) -> bool:
+        return any(is_block_sync(n) for n in ir.walk(s))
 
     def has_loop_ctl(self, stmts) -> bool:
         for s in stmts:
@@ -138,7 +392,7 @@ class Fission:
             return self.has_loop_ctl(s.body) or self.has_loop_ctl(s.orelse)
         return False
 
-    def block(self, stmts, in_lifted_loop) -> list:
+    def block(self, stmts, in_lifted_loop, loop_block=False) -> list:
         items: list = []
         seg: list = []
 
@@ -156,7 +410,7 @@ class Fission:
                 seg.append(s)
                 continue
             flush()
-            items.extend(self.lift(s, in_lifted_loop))
+            items.extend(self.lift(s, in_lifted_loop, loop_block))
         flush()
         return items
 
@@ -183,7 +437,7 @@ class Fission:
                 setattr(e, fname, [self.hoist(x, out) if isinstance(x, ir.Expr) else x for x in v])
         return e
 
-    def lift(self, s, in_lifted_loop) -> list:
+    def lift(self, s, in_lifted_loop, loop_block=False) -> list:
         pre: list = []
         if isinstance(s, ir.ExprStmt) and is_sync(s.value) and s.value.callee.kind == "barrier":
             for a in s.value.args:
@@ -203,17 +457,55 @@ class Fission:
                     setattr(s, fname, [self.hoist(x, pre) for x in v])
             return [*pre, Seg([s])]
         if isinstance(s, ir.If):
+            uniform = not self.uni.varying(s.cond)
+            block_level = self.contains_block_sync(s) or (
+                in_lifted_loop and loop_block and (self.has_loop_ctl(s.body) or self.has_loop_ctl(s.orelse)))
             cond = self.hoist(s.cond, pre)
-            return [*pre, UIf(cond, self.block(s.body, in_lifted_loop), self.block(s.orelse, in_lifted_loop),
-                              s.span)]
+            return [*pre, UIf(cond, self.block(s.body, in_lifted_loop, loop_block),
+                              self.block(s.orelse, in_lifted_loop, loop_block), s.span, uniform, block_level)]
         if isinstance(s, ir.For):
             for e in (s.start, s.stop, s.step):
                 if self.contains_sync(e):
                     raise CodegenError("collectives cannot be range() bounds", s.span)
-            return [UFor(s.var, s.start, s.stop, s.step, self.block(s.body, True), s.span)]
+            uniform = not any(self.uni.varying(e) for e in (s.start, s.stop, s.step)) and \
+                not self.uni.varying_exit(s.body)
+            block_level = self.contains_block_sync(s)
+            return [UFor(s.var, s.start, s.stop, s.step, self.block(s.body, True, block_level), s.span, uniform,
+                         block_level)]
         if isinstance(s, ir.While):
             neg = ir.UnaryOp("not", s.cond, span=s.cond.span)
             neg.type = T.boolean
             guard = ir.If(neg, [ir.Break(span=s.span)], [], span=s.span)
-            return [ULoop(self.block([guard, *s.body], True), s.span)]
+            uniform = not self.uni.varying_exit([guard, *s.body])
+            block_level = self.contains_block_sync(s)
+            return [ULoop(self.block([guard, *s.body], True, block_level), s.span, uniform, block_level)]
         raise CodegenError(f"{type(s).__name__} around a barrier is not supported by the CPU emulator", s.span)
+
+
+def check_split(items):
+    """Never drop a barrier: after fission no barrier or collective may be left inside a segment,
+    a condition or a loop bound (the per-thread code would spell a barrier `pass`)."""
+    def check(node, where):
+        for n in ir.walk(node):
+            if is_sync(n) or is_grid_sync(n):
+                raise CodegenError(f"{n.callee.name}() in {where} could not be split by the CPU emulator's barrier "
+                                   "fission", n.span, "move it out of the expression into a statement of its own")
+            if isinstance(n, ir.Call) and not isinstance(n.callee, Intrinsic) and hasattr(n.callee, "ir") and \
+                    has_sync(n.callee.ir):
+                raise CodegenError(f"{n.callee.ir.name}() holds a barrier or collective that was not inlined for "
+                                   "the CPU emulator", n.span)
+
+    for it in items:
+        if isinstance(it, Seg):
+            check(it.stmts, "this statement")
+        elif isinstance(it, Coll):
+            check(it.call.args, "the arguments of a collective")
+        elif isinstance(it, UIf):
+            check(it.cond, "a condition")
+            check_split(it.body)
+            check_split(it.orelse)
+        elif isinstance(it, UFor):
+            check([it.start, it.stop, it.step], "a range() bound")
+            check_split(it.body)
+        elif isinstance(it, ULoop):
+            check_split(it.body)
