@@ -206,7 +206,7 @@ def warp_reduce_max(vals, t, nt):
 # --- warp regions -------------------------------------------------------------------------------
 # Control flow around warp collectives that may diverge runs under a per-thread active mask (flat
 # thread id order, like the argument arrays); `done` marks threads that have returned. See
-# passes/fission.py and emit/cpu.py (_FissionWriter.masked).
+# passes/fission.py and emit/cpu_segments.py (SegmentWriter.masked).
 
 @rt_jit
 def any_live(mask, done):

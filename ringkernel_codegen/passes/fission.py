@@ -9,7 +9,7 @@ are gathered into arrays first, then each thread's result is computed from all o
 
 Control flow around warp collectives only (no block barrier or block collective inside) may
 diverge between warps, and inside a warp where the collective's mask names just the lanes that
-take the branch: when its condition is not provably block-uniform (`Uniformity`), the emitter runs
+take the branch: when its condition is not provably block-uniform (passes/uniform.py), the emitter runs
 it as a *warp region* with a per-thread active mask (both branches of an `if`, loops until no
 thread is left in them) and checks at each collective that every lane its mask names is there.
 
@@ -20,117 +20,21 @@ plainly depends on the thread or block, and at run time).
 
 Device functions holding barriers or collectives are inlined before this pass (passes/inline.py);
 `check_split` makes sure no barrier or collective is left inside a segment, where the CPU spelling
-of a barrier (`pass`) would silently drop it.
+of a barrier (`pass`) would silently drop it. The items are plain data (passes/fission_program.py);
+emit/cpu_segments.py and emit/cpu_fission.py write them out.
 """
 from __future__ import annotations
-
-import re
-from dataclasses import dataclass, field
 
 from .. import types as T
 from ..errors import CodegenError
 from ..intrinsics import Intrinsic
 from ..ir import nodes as ir
+from .fission_program import (Coll, GFor, GIf, GLoop, GSync, Part, Program, Seg, UBreak, UContinue, UFor, UIf,
+                              ULoop)
 from .inline import has_sync
+from .uniform import Uniformity
 
 COLLECTIVE = ("warp_collective", "block_collective")
-
-
-@dataclass
-class Seg:
-    stmts: list
-
-
-@dataclass
-class Coll:
-    target: str
-    call: ir.Call
-    span: object = None
-
-
-@dataclass
-class UIf:
-    cond: ir.Expr
-    body: list
-    orelse: list
-    span: object = None
-    uniform: bool = True       # the condition is provably the same in every thread of the block
-    block_level: bool = True   # holds a block barrier/collective (or a break out of such a loop)
-
-
-@dataclass
-class UFor:
-    var: str
-    start: ir.Expr
-    stop: ir.Expr
-    step: ir.Expr
-    body: list
-    span: object = None
-    uniform: bool = True
-    block_level: bool = True
-
-
-@dataclass
-class ULoop:
-    """`while True` at block level; exits through UBreak."""
-
-    body: list
-    span: object = None
-    uniform: bool = True
-    block_level: bool = True
-
-
-@dataclass
-class UBreak:
-    span: object = None
-
-
-@dataclass
-class UContinue:
-    span: object = None
-
-
-@dataclass
-class Program:
-    items: list
-    temps: dict = field(default_factory=dict)  # hoisted collective results: name -> type
-
-
-# ---------------------------------------------------------------- grid level
-@dataclass
-class Part:
-    """A block program every block runs before the grid moves on."""
-
-    program: Program
-
-
-@dataclass
-class GSync:
-    span: object = None
-
-
-@dataclass
-class GIf:
-    cond: ir.Expr
-    body: list
-    orelse: list
-    span: object = None
-
-
-@dataclass
-class GFor:
-    var: str
-    start: ir.Expr
-    stop: ir.Expr
-    step: ir.Expr
-    body: list
-    span: object = None
-
-
-@dataclass
-class GLoop:
-    body: list
-    span: object = None
 
 
 def is_sync(n) -> bool:
@@ -174,105 +78,6 @@ def nested_grid_sync(f: ir.Function) -> bool:
     """Is some grid barrier of `f` inside control flow (not a top-level statement)?"""
     return any(is_grid_sync(n) for s in f.body if not (isinstance(s, ir.ExprStmt) and is_grid_sync(s.value))
                for n in ir.walk(s))
-
-
-# ---------------------------------------------------------------- uniformity
-_THREAD = re.compile(r"_t[xyz]\b|\{t\}")
-_BLOCK = re.compile(r"_b[xyz]\b")
-
-
-def intrinsic_varying(intr: Intrinsic, level: str) -> bool:
-    """Can the intrinsic's result differ between the threads of a block (level 'block') or of the
-    grid (level 'grid'), whatever its arguments?"""
-    if intr.kind == "warp_collective" or intr.category in ("atomics", "clocks"):
-        return True
-    if intr.kind == "block_collective":
-        return level == "grid"
-    spell = str(intr.spellings.get("cpu", ""))
-    return bool(_THREAD.search(spell) or (level == "grid" and _BLOCK.search(spell)))
-
-
-class Uniformity:
-    """Which locals may differ between threads (of the block, or of the grid): those computed
-    from thread (block) indices, lanes, atomics, clocks, warp collectives (and block collectives
-    and block indices at grid level), or assigned under such a condition or in a loop such a
-    condition leaves. Memory reads count as uniform when their indices are (the emulator's run
-    time checks catch the rest)."""
-
-    def __init__(self, f: ir.Function, level: str = "block"):
-        self.level = level
-        self.names: set = set()
-        self.dev_memo: dict = {}
-        for _ in range(100):
-            before = len(self.names)
-            self.block(f.body, False)
-            if len(self.names) == before:
-                break
-
-    def device_varying(self, dev: ir.Function) -> bool:
-        """Can a call of `dev` return different values for the same arguments in different threads?"""
-        key = id(dev)
-        if key not in self.dev_memo:
-            self.dev_memo[key] = True  # recursion is refused earlier; be safe
-            self.dev_memo[key] = any(self.call_varies(n) for n in ir.walk(dev.body) if isinstance(n, ir.Call))
-        return self.dev_memo[key]
-
-    def call_varies(self, n: ir.Call) -> bool:
-        if isinstance(n.callee, Intrinsic):
-            return intrinsic_varying(n.callee, self.level)
-        return hasattr(n.callee, "ir") and self.device_varying(n.callee.ir)
-
-    def varying(self, e) -> bool:
-        if e is None:
-            return False
-        if isinstance(e, ir.Var):
-            return e.name in self.names
-        if isinstance(e, ir.Call):
-            if isinstance(e.callee, Intrinsic):
-                if e.callee.kind == "block_collective" and self.level == "block":
-                    return False  # one result for the whole block
-                if intrinsic_varying(e.callee, self.level):
-                    return True
-            elif hasattr(e.callee, "ir") and self.device_varying(e.callee.ir):
-                return True
-            return any(self.varying(a) for a in e.args)
-        return any(self.varying(c) for c in ir._children(e))
-
-    def add(self, name):
-        self.names.add(name)
-
-    def block(self, stmts, ctl):
-        for s in stmts:
-            if isinstance(s, ir.Assign):
-                if ctl or self.varying(s.value):
-                    self.add(s.target)
-            elif isinstance(s, ir.For):
-                v = ctl or any(self.varying(e) for e in (s.start, s.stop, s.step))
-                if v:
-                    self.add(s.var)
-                self.loop(s.body, v)
-            elif isinstance(s, ir.While):
-                self.loop(s.body, ctl or self.varying(s.cond))
-            elif isinstance(s, ir.If):
-                v = ctl or self.varying(s.cond)
-                self.block(s.body, v)
-                self.block(s.orelse, v)
-
-    def loop(self, body, ctl):
-        self.block(body, ctl)
-        if not ctl and self.varying_exit(body):
-            self.block(body, True)
-
-    def varying_exit(self, body, ctl=False) -> bool:
-        """Does a break/continue of this loop sit under a condition that may differ between threads?"""
-        for s in body:
-            if isinstance(s, (ir.Break, ir.Continue)) and ctl:
-                return True
-            if isinstance(s, ir.If):
-                v = ctl or self.varying(s.cond)
-                if self.varying_exit(s.body, v) or self.varying_exit(s.orelse, v):
-                    return True
-        return False
 
 
 # ---------------------------------------------------------------- the pass

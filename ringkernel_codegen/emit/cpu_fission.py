@@ -1,0 +1,147 @@
+"""A kernel after barrier fission: the launcher that runs its segments block by block, split at grid barriers."""
+from __future__ import annotations
+
+from ..passes import fission as F
+from ..passes import fission_program as P
+from .common import source_comment
+from .cpu_emitter import CpuEmitter, param_names, shared_allocs
+from .cpu_segments import RT_UNIFORM, SegmentWriter
+
+
+class _FissionWriter(SegmentWriter):
+    def __init__(self, f):
+        fission = F.Fission(f)
+        if F.nested_grid_sync(f):
+            self.grid = fission.grid_program()   # grid barriers inside control flow
+            self.parts = None
+        else:
+            self.grid = None
+            self.parts = [fission.run(part) for part in F.grid_parts(f)]
+        f.locals.update(fission.temps)
+        super().__init__(f)
+        # per-thread state outlives one block's loop when a grid barrier ends it
+        self.per_grid = self.grid is not None or len(self.parts) > 1
+        self.npart = 0
+
+    # ------------------------------------------------------------ blocks and the grid
+    def block_loop(self, em, depth):
+        """`for _b in range(_nb):` and the block's views of the per-block state."""
+        em.emit("for _b in range(_nb):", depth)
+        em.emit("_bx = _b % _gdx", depth + 1)
+        em.emit("_by = (_b // _gdx) % _gdy", depth + 1)
+        em.emit("_bz = _b // (_gdx * _gdy)", depth + 1)
+        em.emit("_done = _done_g[_b]", depth + 1)
+        for n in self.scalars:
+            em.emit(f"_L_{n} = _L_{n}_g[_b]", depth + 1)
+        for a in self.local_arrays:
+            if self.per_grid:
+                em.emit(f"_A_{a.name} = _A_{a.name}_g[_b]", depth + 1)
+            else:
+                em.emit(f"_A_{a.name} = np.zeros((_nt,) + {a.shape!r}, {em.tname(a.dtype)})", depth + 1)
+        for a in self.shared:
+            em.emit(f"{a} = {a}_g[_b]", depth + 1)
+
+    def part(self, prog, em, depth, label):
+        if label:
+            em.emit(label, depth)
+        self.block_loop(em, depth)
+        if prog.items:
+            self.items(prog.items, em, depth + 1)
+        else:
+            em.emit("pass", depth + 1)
+
+    def grid_items(self, items, em, depth):
+        if not items:
+            em.emit("pass", depth)
+        for it in items:
+            if isinstance(it, P.Part):
+                self.npart += 1
+                self.part(it.program, em, depth, f"# part {self.npart} of {self.nparts}: every block reaches the "
+                                                 "grid barrier first")
+            elif isinstance(it, P.GSync):
+                self.comment(em, it.span, depth)
+            elif isinstance(it, P.GIf):
+                self.comment(em, it.span, depth)
+                self.grid_uniform(em, depth, it.cond, "if", it.span)
+                em.emit("if _rkv:", depth)
+                self.grid_items(it.body, em, depth + 1)
+                if it.orelse:
+                    em.emit("else:", depth)
+                    self.grid_items(it.orelse, em, depth + 1)
+            elif isinstance(it, P.GFor):
+                self.comment(em, it.span, depth)
+                bounds = []
+                for part in (it.start, it.stop, it.step):
+                    self.grid_uniform(em, depth, part, "range() bound", it.span)
+                    v = f"_rkb{self.nseg}"
+                    em.emit(f"{v} = _rkv", depth)
+                    bounds.append(v)
+                loop = f"_rkl{self.nseg}"
+                em.emit(f"for {loop} in range({', '.join(bounds)}):", depth)
+                em.emit(f"_L_{it.var}_g[:, :] = {loop}", depth + 1)
+                self.grid_items(it.body, em, depth + 1)
+            elif isinstance(it, P.GLoop):
+                self.comment(em, it.span, depth)
+                em.emit("while True:", depth)
+                self.grid_items(it.body, em, depth + 1)
+            elif isinstance(it, P.UBreak):
+                em.emit("break", depth)
+            elif isinstance(it, P.UContinue):
+                em.emit("continue", depth)
+
+    def grid_uniform(self, em, depth, expr, what, span):
+        """Evaluate `expr` in every live thread of every block, check they agree, leave it in _rkv."""
+        call = self.new_seg(lambda e: e.emit(f"_rku[_t] = {e.expr(expr)}", 1), extra=("_rku",))
+        em.emit("_rkg = np.zeros((_nb, _nt), np.int64)", depth)
+        self.block_loop(em, depth)
+        em.emit("_rku = _rkg[_b]", depth + 1)
+        self.thread_loop(em, depth + 1, call)
+        where = source_comment(span) or self.f.name
+        msg = (f"ringkernel: divergent {what} around a grid barrier ({where}): the value differs between "
+               "threads of the grid; grid barriers inside control flow need grid-uniform conditions")
+        em.emit("_rkok, _rkv = _rt_uniform(_rkg.ravel(), _done_g.ravel())", depth)
+        em.emit("if not _rkok:", depth)
+        em.emit(f"raise RuntimeError({msg!r})", depth + 1)
+
+    def lines(self):
+        """Per-block state lives in (blocks, ...) arrays so that a grid barrier can end one block
+        loop and start the next; blocks run one after another (numba would not parallelise this
+        loop: it allocates and calls segment functions)."""
+        body = CpuEmitter(self.f, arrays_mode=True)
+        shared = shared_allocs(self.f)
+        body.emit("@njit(nogil=True, error_model='numpy', cache=True)", 0)
+        body.emit(f"def _rk_launch({', '.join(['_gdx', '_gdy', '_gdz', '_bdx', '_bdy', '_bdz', *param_names(self.f)])}"
+                  "):", 0)
+        body.emit("_nb = _gdx * _gdy * _gdz", 1)
+        body.emit("_nt = _bdx * _bdy * _bdz", 1)
+        body.emit("_done_g = np.zeros((_nb, _nt), np.bool_)", 1)
+        for n in self.scalars:
+            body.emit(f"_L_{n}_g = np.zeros((_nb, _nt), {body.tname(self.f.locals[n])})", 1)
+        if self.per_grid:
+            for a in self.local_arrays:
+                body.emit(f"_A_{a.name}_g = np.zeros((_nb, _nt) + {a.shape!r}, {body.tname(a.dtype)})", 1)
+        for a in shared:
+            text = source_comment(a.span)
+            if text:
+                body.emit(f"# {text}", 1)
+            body.emit(f"{a.name}_g = np.zeros((_nb,) + {a.shape!r}, {body.tname(a.dtype)})", 1)
+        if self.grid is not None:
+            self.nparts = sum(isinstance(n, P.Part) for n in _grid_walk(self.grid))
+            self.grid_items(self.grid, body, 1)
+        for i, prog in enumerate(self.parts or []):
+            label = None
+            if len(self.parts) > 1:
+                label = f"# part {i + 1} of {len(self.parts)}: every block reaches the grid barrier first"
+            self.part(prog, body, 1, label)
+        return RT_UNIFORM + self.segments + body.lines
+
+
+def _grid_walk(items):
+    for it in items:
+        yield it
+        for name in ("body", "orelse"):
+            yield from _grid_walk(getattr(it, name, None) or [])
+
+
+def fission_kernel(f) -> list:
+    return _FissionWriter(f).lines()

@@ -1,0 +1,237 @@
+"""Barrier fission's per-thread segments, block-level control flow, collectives and warp regions, as njit source."""
+from __future__ import annotations
+
+from .. import types as T
+from ..errors import CodegenError
+from ..passes import fission_program as P
+from .common import source_comment
+from .cpu_emitter import CTX, CpuEmitter, allocs_of, param_names, shared_allocs
+
+# `_rt_uniform(values, done)`: do the live threads agree on a value (and which)? Emitted once per fission kernel.
+RT_UNIFORM = ["@njit(nogil=True, error_model='numpy', cache=True)",
+              "def _rt_uniform(values, done):",
+              "    first = True",
+              "    value = values[0]",
+              "    for t in range(values.shape[0]):",
+              "        if done[t]:",
+              "            continue",
+              "        if first:",
+              "            value = values[t]",
+              "            first = False",
+              "        elif values[t] != value:",
+              "            return False, value",
+              "    return True, value",
+              ""]
+
+
+class SegmentWriter:
+    """Writes a block program (passes/fission_program.py) as segment functions and the block-level code
+    that calls them; `f.locals` already holds fission's temporaries."""
+
+    def __init__(self, f):
+        self.f = f
+        self.scalars = [n for n, t in f.locals.items() if isinstance(t, T.ScalarType)]
+        self.shared = [a.name for a in shared_allocs(f)]
+        self.local_arrays = allocs_of(f, "local")
+        self.segments: list = []   # generated segment functions (lines)
+        self.nseg = 0
+        self.nmask = 0
+
+    def seg_args(self):
+        return ["_t", "_done", *CTX, *[f"_L_{n}" for n in self.scalars], *[f"_A_{a.name}" for a in self.local_arrays],
+                *self.shared, *param_names(self.f)]
+
+    def new_seg(self, body_fn, extra=()) -> str:
+        """Emit a per-thread segment function (body written by body_fn); returns its call."""
+        name = f"_rk_seg{self.nseg}"
+        self.nseg += 1
+        args = ", ".join([*self.seg_args(), *extra])
+        em = CpuEmitter(self.f, arrays_mode=True)
+        em.emit("@njit(nogil=True, error_model='numpy', cache=True)", 0)
+        em.emit(f"def {name}({args}):", 0)
+        body_fn(em)
+        em.lines.append("")
+        self.segments.extend(em.lines)
+        return f"{name}({args})"
+
+    def thread_loop(self, em, depth, call, mask=None):
+        em.emit("for _t in range(_nt):", depth)
+        em.emit("if _done[_t]:" if mask is None else f"if _done[_t] or not {mask}[_t]:", depth + 1)
+        em.emit("continue", depth + 2)
+        em.emit("_tx = _t % _bdx", depth + 1)
+        em.emit("_ty = (_t // _bdx) % _bdy", depth + 1)
+        em.emit("_tz = _t // (_bdx * _bdy)", depth + 1)
+        em.emit(call, depth + 1)
+
+    def comment(self, em, span, depth):
+        text = source_comment(span)
+        if text:
+            em.emit(f"# {text}", depth)
+
+    def items(self, items, em, depth):
+        for it in items:
+            if isinstance(it, P.Seg):
+                stmts = it.stmts
+                self.thread_loop(em, depth, self.new_seg(lambda e, s=stmts: e.block(s, 1)))
+            elif isinstance(it, P.Coll):
+                self.collective(it, em, depth)
+            elif isinstance(it, (P.UIf, P.UFor, P.ULoop)) and not it.uniform and not it.block_level:
+                self.region(it, em, depth)
+            elif isinstance(it, P.UIf):
+                self.comment(em, it.span, depth)
+                self.uniform_seg(em, depth, it.cond, "if", it.span)
+                em.emit("if _rkv:", depth)
+                self.items(it.body, em, depth + 1) if it.body else em.emit("pass", depth + 1)
+                if it.orelse:
+                    em.emit("else:", depth)
+                    self.items(it.orelse, em, depth + 1)
+            elif isinstance(it, P.UFor):
+                self.comment(em, it.span, depth)
+                bounds = []
+                for part in (it.start, it.stop, it.step):
+                    self.uniform_seg(em, depth, part, "range() bound", it.span)
+                    v = f"_rkb{self.nseg}"
+                    em.emit(f"{v} = _rkv", depth)
+                    bounds.append(v)
+                loop = f"_rkl{self.nseg}"
+                em.emit(f"for {loop} in range({', '.join(bounds)}):", depth)
+                em.emit(f"_L_{it.var}[:] = {loop}", depth + 1)
+                self.items(it.body, em, depth + 1)
+            elif isinstance(it, P.ULoop):
+                em.emit("while True:", depth)
+                self.items(it.body, em, depth + 1)
+            elif isinstance(it, P.UBreak):
+                em.emit("break", depth)
+            elif isinstance(it, P.UContinue):
+                em.emit("continue", depth)
+
+    def uniform_seg(self, em, depth, expr, what, span):
+        """Evaluate `expr` on every live thread into _rku, check it agrees, leave it in _rkv."""
+        call = self.new_seg(lambda e: e.emit(f"_rku[_t] = {e.expr(expr)}", 1), extra=("_rku",))
+        em.emit("_rku = np.zeros(_nt, np.int64)", depth)
+        self.thread_loop(em, depth, call)
+        where = source_comment(span) or self.f.name
+        msg = (f"ringkernel: divergent {what} around a barrier or collective ({where}): the value differs "
+               "between threads of one block; barriers inside control flow need block-uniform conditions")
+        em.emit("_rkok, _rkv = _rt_uniform(_rku, _done)", depth)
+        em.emit("if not _rkok:", depth)
+        em.emit(f"raise RuntimeError({msg!r})", depth + 1)
+
+    def collective(self, it: P.Coll, em, depth, mask=None, inside=None):
+        call = it.call
+        n = len(call.args)
+        arg_names = [f"_rka{i}" for i in range(n)]
+        for i, a in enumerate(call.args):
+            em.emit(f"{arg_names[i]} = np.zeros(_nt, {em.tname(a.type)})", depth)
+
+        def gather(e2):
+            for i, a in enumerate(call.args):
+                e2.emit(f"{arg_names[i]}[_t] = {e2.expr(a)}", 1)
+            if not call.args:
+                e2.emit("pass", 1)
+
+        self.thread_loop(em, depth, self.new_seg(gather, extra=arg_names), mask)
+        if mask is None:
+            value = em.format_spelling(call, arg_names)
+            em.emit("for _t in range(_nt):", depth)
+            em.emit("if not _done[_t]:", depth + 1)
+            em.emit(f"_L_{it.target}[_t] = {value}", depth + 2)
+            return
+        # inside a warp region: every lane the caller's mask names must be here too
+        name = call.callee.name
+        if name == "activemask":
+            value = f"_rt.active_lanes({mask}, _done, _t, _nt)"
+        else:
+            value = em.format_spelling(call, arg_names)
+            check = (f"_rt.warp_converged({arg_names[0]}, {mask}, _done, _nt)" if name.endswith("_sync")
+                     else f"_rt.warp_converged_full({mask}, _done, _nt)")
+            where = source_comment(it.span) or self.f.name
+            around = f" inside {source_comment(inside)}" if source_comment(inside) else ""
+            full = "its mask" if name.endswith("_sync") else "the full warp (this collective takes no mask)"
+            msg = (f"ringkernel: divergent warp at {name}() ({where}){around}: a lane named in {full} "
+                   "did not reach the call; a warp collective needs every lane its mask names, so the condition "
+                   "around it must agree in those lanes (or pass the mask of the lanes that take the branch)")
+            em.emit(f"if not {check}:", depth)
+            em.emit(f"raise RuntimeError({msg!r})", depth + 1)
+        em.emit("for _t in range(_nt):", depth)
+        em.emit(f"if {mask}[_t] and not _done[_t]:", depth + 1)
+        em.emit(f"_L_{it.target}[_t] = {value}", depth + 2)
+
+    # ------------------------------------------------------------ warp regions
+    def new_mask(self) -> str:
+        name = f"_rkm{self.nmask}"
+        self.nmask += 1
+        return name
+
+    def region(self, it, em, depth):
+        """Control flow around warp collectives whose condition may differ between threads: run it
+        under a per-thread active mask (see passes/fission.py)."""
+        em.emit("# warp region: threads may take different paths; warp collectives check their lanes", depth)
+        m = self.new_mask()
+        em.emit(f"{m} = np.ones(_nt, np.bool_)", depth)
+        self.masked([it], em, depth, m, None, it.span)
+
+    def eval_masked(self, em, depth, expr, mask):
+        """Evaluate `expr` on the live threads of `mask` into _rku (no agreement needed)."""
+        call = self.new_seg(lambda e: e.emit(f"_rku[_t] = {e.expr(expr)}", 1), extra=("_rku",))
+        em.emit("_rku = np.zeros(_nt, np.int64)", depth)
+        self.thread_loop(em, depth, call, mask)
+
+    def masked(self, items, em, depth, cur, loop, inside):
+        """Items under active mask `cur`; loop = (mask of threads still in the innermost loop, the masks
+        from that loop's body down to `cur`) for break/continue."""
+        if not items:
+            em.emit("pass", depth)
+        for it in items:
+            if isinstance(it, P.Seg):
+                stmts = it.stmts
+                self.thread_loop(em, depth, self.new_seg(lambda e, s=stmts: e.block(s, 1)), cur)
+            elif isinstance(it, P.Coll):
+                self.collective(it, em, depth, cur, inside)
+            elif isinstance(it, P.UIf):
+                self.comment(em, it.span, depth)
+                self.eval_masked(em, depth, it.cond, cur)
+                then = self.new_mask()
+                other = self.new_mask() if it.orelse else None
+                em.emit(f"{then} = _rt.mask_where({cur}, _done, _rku, True)", depth)
+                if other is not None:  # taken before the then-branch runs (it may return or break)
+                    em.emit(f"{other} = _rt.mask_where({cur}, _done, _rku, False)", depth)
+                for branch, m in ((it.body, then), (it.orelse, other)):
+                    if not branch:
+                        continue
+                    em.emit(f"if _rt.any_live({m}, _done):", depth)
+                    inner = None if loop is None else (loop[0], [*loop[1], m])
+                    self.masked(branch, em, depth + 1, m, inner, it.span)
+            elif isinstance(it, P.UFor):
+                self.comment(em, it.span, depth)
+                bounds = []
+                for part in (it.start, it.stop, it.step):
+                    self.eval_masked(em, depth, part, cur)
+                    v = self.new_mask().replace("_rkm", "_rkq")
+                    em.emit(f"{v} = _rku.copy()", depth)
+                    bounds.append(v)
+                counter, (_, stop, step) = bounds[0], bounds
+                live, body = self.new_mask(), self.new_mask()
+                em.emit(f"{live} = _rt.mask_live({cur}, _done)", depth)
+                em.emit("while True:", depth)
+                em.emit(f"_rt.range_keep({live}, _done, {counter}, {stop}, {step})", depth + 1)
+                em.emit(f"if not _rt.any_live({live}, _done):", depth + 1)
+                em.emit("break", depth + 2)
+                em.emit(f"{body} = _rt.mask_live({live}, _done)", depth + 1)
+                em.emit(f"_rt.set_where(_L_{it.var}, {counter}, {body})", depth + 1)
+                self.masked(it.body, em, depth + 1, body, (live, [body]), it.span)
+                em.emit(f"{counter} = {counter} + {step}", depth + 1)
+            elif isinstance(it, P.ULoop):
+                live, body = self.new_mask(), self.new_mask()
+                em.emit(f"{live} = _rt.mask_live({cur}, _done)", depth)
+                em.emit(f"while _rt.any_live({live}, _done):", depth)
+                em.emit(f"{body} = _rt.mask_live({live}, _done)", depth + 1)
+                self.masked(it.body, em, depth + 1, body, (live, [body]), it.span)
+            elif isinstance(it, (P.UBreak, P.UContinue)):
+                if loop is None:
+                    raise CodegenError("break/continue in a warp region outside its loop (a ringkernel bug)", it.span)
+                gone = self.new_mask()
+                em.emit(f"{gone} = {cur}.copy()", depth)
+                targets = [loop[0], *loop[1]] if isinstance(it, P.UBreak) else list(loop[1])
+                for m in targets:
+                    em.emit(f"_rt.mask_off({m}, {gone})", depth)
