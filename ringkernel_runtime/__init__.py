@@ -1,7 +1,8 @@
 """ringkernel runtime: binary layouts, queues, lifecycle and supervision, cpu/cuda backends."""
 from .errors import (  # noqa: F401
-    ActorTerminatedError, BackendUnavailableError, CommandTimeout, LifecycleError, MessageTypeError,
-    QueueFullError, ReceiveTimeout, RingKernelError, UnknownPeerError,
+    ActorFailedError, ActorTerminatedError, BackendUnavailableError, CommandTimeout, InvalidArgumentError,
+    InvalidOptionsError, LifecycleError, MessageTypeError, QueueFullError, ReceiveTimeout, RingKernelError,
+    RuntimeClosedError, UnknownPeerError,
 )
 from .lifecycle import KernelState  # noqa: F401
 from .supervisor import OneForAll, OneForOne, RestForOne, Temporary  # noqa: F401

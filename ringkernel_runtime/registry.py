@@ -5,7 +5,7 @@ import re
 import threading
 from functools import lru_cache
 
-from .errors import LaunchError
+from .errors import InvalidArgumentError, InvalidOptionsError, LaunchError, check_name
 
 
 @lru_cache(maxsize=256)
@@ -33,24 +33,29 @@ class Registry:
         self._lock = threading.Lock()
 
     def register(self, name: str, handle) -> None:
-        if not name or name.startswith("/") or name.endswith("/") or "//" in name:
-            raise LaunchError(f"actor name {name!r} is not valid; use segments like 'pipeline/stage1'")
+        check_name(name, "actor name", error=InvalidOptionsError)
         with self._lock:
             if name in self._names:
                 raise LaunchError(f"an actor named {name!r} is already registered; pick another name "
                                   "or terminate the old actor first")
             self._names[name] = handle
 
-    def unregister(self, name: str) -> None:
+    def unregister(self, name: str, handle=None) -> None:
+        """Forget `name` (only if it still names `handle`, when one is given)."""
         with self._lock:
-            self._names.pop(name, None)
+            if handle is None or self._names.get(name) is handle:
+                self._names.pop(name, None)
 
     def lookup(self, name: str):
         """The handle registered as `name`, or None."""
+        if not isinstance(name, str):
+            raise InvalidArgumentError(f"lookup needs a name (str), got {name!r}")
         return self._names.get(name)
 
     def lookup_pattern(self, pattern: str) -> list:
         """Handles whose names match `pattern`, sorted by name."""
+        if not isinstance(pattern, str):
+            raise InvalidArgumentError(f"lookup_pattern needs a pattern (str), got {pattern!r}")
         rx = compile_pattern(pattern)
         with self._lock:
             items = sorted(self._names.items())

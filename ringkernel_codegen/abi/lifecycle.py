@@ -17,6 +17,14 @@ class KernelState(IntEnum):
     TERMINATED = 4
     FAILED = 5
 
+    # Shown as an enum (KernelState.ACTIVE), not as its number: IntEnum prints the int since
+    # Python 3.11. Code that needs the control-block value says int(state).
+    def __str__(self) -> str:
+        return f"{type(self).__name__}.{self.name}"
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
 
 # Commands the host posts in the control block (command, then command_seq with release).
 # CMD_RESUME: only the actor's own host thread posts it, to a GPU block parked after a failure or a

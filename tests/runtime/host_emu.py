@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import itertools
 import hashlib
 import os
 import shutil
@@ -80,6 +81,9 @@ class EmuStream:
         return True
 
 
+_COPY_IDS = itertools.count()
+
+
 class EmuFunction:
     """`function.launch(grid, block, args, stream)` as cuda_launch.Kernel has it, on host threads."""
 
@@ -93,7 +97,9 @@ class EmuFunction:
         nblocks = int(np.prod(grid)) if not isinstance(grid, int) else grid
         threads = int(np.prod(block)) if not isinstance(block, int) else block
         for b in range(nblocks):
-            copy = f"{self.lib_path}.{os.getpid()}.{id(self)}.{len(self.copies)}.so"
+            # a process-wide counter, not id(self): ids of freed functions are reused while their
+            # copies may still be loaded, and overwriting a loaded library crashes the process
+            copy = f"{self.lib_path}.{os.getpid()}.{next(_COPY_IDS)}.so"
             shutil.copyfile(self.lib_path, copy)           # own statics: own shared memory
             self.copies.append(copy)
             lib = ctypes.CDLL(copy, mode=os.RTLD_LOCAL | os.RTLD_NOW)

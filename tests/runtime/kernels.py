@@ -29,9 +29,9 @@ class Sum:
 class Seq:
     """A 64-byte message carrying a sequence number."""
     seq: i64
-    producer: i64
-    fail: i64
-    pad: Array(i64, 5)
+    producer: i64 = 0
+    fail: i64 = 0
+    pad: Array(i64, 5) = 0
 
 
 @message

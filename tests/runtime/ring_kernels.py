@@ -87,10 +87,10 @@ def forward(ctx, msg: Job):
 @message
 class Work:
     seq: i64
-    wait_ns: i64     # busy-wait this long on %globaltimer per step (0: none; the simulator has no timer)
-    loops: i64       # then this many steps of arithmetic per step (the simulator's way to be slow)
-    sends: i64       # steps of the fan-out kernels (one K2K send each)
-    value: f64
+    wait_ns: i64 = 0     # busy-wait this long on %globaltimer per step (0: none; the simulator has no timer)
+    loops: i64 = 0       # then this many steps of arithmetic per step (the simulator's way to be slow)
+    sends: i64 = 0       # steps of the fan-out kernels (one K2K send each)
+    value: f64 = 0.0
 
 
 @device

@@ -409,8 +409,12 @@ def test_pool_is_one_launch_of_one_block_per_member_with_their_descriptors():
     resident._stop()                                           # the fake grid "ends": frees resume
 
 
-def test_frees_wait_while_a_resident_kernel_runs():
+def test_frees_wait_while_a_resident_kernel_runs(monkeypatch):
     from ringkernel_runtime.backends import cuda_driver
+    # the mechanism alone: no launch of an earlier test counted (a busy emulated actor abandoned by
+    # a bounded close stays resident until its handler returns)
+    monkeypatch.setattr(cuda_driver, "_resident_count", 0)
+    monkeypatch.setattr(cuda_driver, "_deferred_frees", [])
     freed = []
 
     class Grid:

@@ -29,7 +29,7 @@ from ringkernel_codegen.ring import ring_kernel  # noqa: E402
 @message
 class Ping:
     seq: i64
-    pad: Array(i64, 7)      # 64 bytes
+    pad: Array(i64, 7) = 0      # 64 bytes (padding: defaults to zeros)
 
 
 @message

@@ -33,7 +33,7 @@ from ringkernel_codegen.message import Array  # noqa: E402
 @message
 class Ping:
     seq: i64
-    pad: Array(i64, 7)       # 64 bytes
+    pad: Array(i64, 7) = 0       # 64 bytes (padding: defaults to zeros)
 
 
 @message
