@@ -215,11 +215,14 @@ class Stencil(KernelBase):
 
     def __init__(self, fn, tile=(16, 16), halo=1, boundary="skip"):
         tile = (tile,) if isinstance(tile, int) else tuple(tile)
-        if not 1 <= len(tile) <= 3 or not all(isinstance(t, int) and t > 0 for t in tile):
+        # bool is an int subclass: @stencil(halo=True) would compile to `True` in C and read out of
+        # bounds on the CPU; refuse it like any other non-integer
+        if not 1 <= len(tile) <= 3 or not all(isinstance(t, int) and not isinstance(t, bool) and t > 0
+                                              for t in tile):
             raise RingKernelError(f"@stencil tile must be 1-3 positive ints, got {tile!r}")
         if math.prod(tile) > 1024:
             raise RingKernelError(f"@stencil tile {tile} has more than 1024 cells (one thread per cell)")
-        if not isinstance(halo, int) or halo < 0:
+        if not isinstance(halo, int) or isinstance(halo, bool) or halo < 0:
             raise RingKernelError(f"@stencil halo must be a non-negative int, got {halo!r}")
         if boundary not in BOUNDARIES:
             raise RingKernelError(f"@stencil boundary must be one of {', '.join(BOUNDARIES)}, got {boundary!r}")

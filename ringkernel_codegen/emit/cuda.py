@@ -53,6 +53,9 @@ class CudaEmitter:
         self.lines: list[str] = []
         self.allocs = {n.name: n for n in ir.walk(f.body) if isinstance(n, ir.Alloc)}
         self.params = {p.name: p for p in f.params}
+        # scalar parameters the body assigns to: a local of that name holds the value, the
+        # parameter itself is renamed (its ParamRef reads it once, at the top of the body)
+        self.assigned = {p.name for p in f.params if p.name in f.locals and isinstance(p.type, T.ScalarType)}
         self.requires: set[str] = set()
 
     # -------------------------------------------------------------- types and names
@@ -94,6 +97,12 @@ class CudaEmitter:
 
     def e_Var(self, e):
         return self.var(e.name)
+
+    def e_ParamRef(self, e):
+        return self.param_name(e.name)
+
+    def param_name(self, name: str) -> str:
+        return f"_rk_arg_{name}" if name in self.assigned else self.var(name)
 
     def array_ptr(self, a: ir.Expr) -> str:
         """Pointer to element 0 (multi-dimensional local/shared arrays decay to their first element)."""
@@ -223,6 +232,19 @@ class CudaEmitter:
     def s_Assign(self, s, depth):
         self.emit(f"{self.var(s.target)} = {self.expr(s.value)};", depth)
 
+    def s_Unpack(self, s, depth):
+        """`a, b = helper(...)`: the returned struct in a scoped temporary, then each field."""
+        self.emit("{", depth)
+        self.emit(f"const auto {s.temp} = {self.expr(s.value)};", depth + 1)
+        for j, (target, t, item_t) in enumerate(zip(s.targets, s.types, s.value.type)):
+            item = f"{s.temp}.v{j}"
+            if t != item_t:
+                item = f"(({t.c_name})({item}))" if not t.is_bool else f"({item} != 0)"
+            self.emit(f"{self.var(target)} = {item};", depth + 1)
+        self.emit("}", depth)
+
+    ret_struct = None  # the struct a device function returning a tuple returns (emit_device)
+
     def s_Store(self, s, depth):
         self.emit(f"{self.subscript(s.array, s.indices)} = {self.expr(s.value)};", depth)
 
@@ -271,6 +293,10 @@ class CudaEmitter:
         self.emit("continue;", depth)
 
     def s_Return(self, s, depth):
+        if isinstance(s.value, ir.TupleExpr):
+            items = ", ".join(self.expr(i) for i in s.value.items)
+            self.emit(f"return {self.ret_struct}{{{items}}};", depth)
+            return
         self.emit("return;" if s.value is None else f"return {self.expr(s.value)};", depth)
 
     def s_Pass(self, s, depth):
@@ -290,12 +316,13 @@ class CudaEmitter:
                 out.append(f"{const}{p.type.dtype.c_name}* __restrict__ {self.var(p.name)}")
                 out.extend(f"const long long {self.var(p.name)}_shape{i}" for i in range(p.type.ndim))
             else:
-                out.append(f"const {p.type.c_name} {self.var(p.name)}")
+                out.append(f"const {p.type.c_name} {self.param_name(p.name)}")
         return ", ".join(out)
 
     def body(self, depth=1) -> str:
         for name, t in sorted(self.f.locals.items()):
-            if isinstance(t, T.ScalarType) and name not in self.allocs and name not in self.params:
+            if isinstance(t, T.ScalarType) and name not in self.allocs and \
+                    (name not in self.params or name in self.assigned):
                 self.emit(f"{t.c_name} {self.var(name)} = {self.zero(t)};", depth)
         self.block(self.f.body, depth)
         return "\n".join(self.lines)
@@ -306,9 +333,15 @@ class CudaEmitter:
 
 def emit_device(dev: ir.Function) -> tuple:
     em = CudaEmitter(dev)
+    struct = ""
+    if isinstance(dev.return_type, tuple):  # a tuple of values: a struct with fields v0, v1, ...
+        em.ret_struct = f"_rk_ret_{dev.name}"
+        fields = " ".join(f"{t.c_name} v{i};" for i, t in enumerate(dev.return_type))
+        struct = f"struct {em.ret_struct} {{ {fields} }};\n"
     body = em.body(1)
-    head = f"__device__ __forceinline__ {em.ctype(dev.return_type)} {cname(dev.name)}({em.param_list()})"
-    return f"{head}\n{{\n{body}\n}}", em.requires
+    ret = em.ret_struct or em.ctype(dev.return_type)
+    head = f"__device__ __forceinline__ {ret} {cname(dev.name)}({em.param_list()})"
+    return f"{struct}{head}\n{{\n{body}\n}}", em.requires
 
 
 def _common(f: ir.Function, em: CudaEmitter) -> dict:

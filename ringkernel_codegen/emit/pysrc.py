@@ -9,6 +9,18 @@ from ..ir import nodes as ir
 from .common import source_comment, spelling
 
 PY_OPS = {"and": "and", "or": "or"}
+# Operators Python groups left to right at one precedence level: a long left-nested chain of one
+# group (`a + b - c + ...`) is written without its inner parentheses, which Python's parser limits
+# to 200 levels. Shorter chains keep the parentheses (output unchanged).
+FLAT_GROUPS = ({"+", "-"}, {"*", "/", "//", "%"}, {"&"}, {"|"}, {"^"}, {"and"}, {"or"})
+FLAT_MIN = 8
+# integer operators for which wrapping once at the end equals wrapping every step (arithmetic
+# modulo 2**bits; numba computes in 64 bits, which wraps modulo 2**64)
+WRAP_ONCE = {"+", "-", "*"}
+# below this expression depth a narrowing conversion is written np.int32((a + b)) as it always
+# was; deeper, np.int32(a + b): one level of parentheses per IR level, so that every expression
+# the front end accepts (frontend/parse.py MAX_EXPR_DEPTH) stays under Python's limit of 200
+COMPACT_DEPTH = 16
 
 
 class PyEmitter:
@@ -34,11 +46,16 @@ class PyEmitter:
         return f"{self.tname(t)}({s})"
 
     in_index = False
+    depth = 0  # how deep expr() is in the expression being written
 
     def narrow(self, t, s: str) -> str:
         """numba computes small ints in 64 bits; wrap results so they keep CUDA's width.
-        Index arithmetic is left in 64 bits (an index that overflows 32 bits is a bug either way)."""
+        Index arithmetic is left in 64 bits (an index that overflows 32 bits is a bug either way).
+        `s` is one parenthesised group; deep in an expression the conversion's own parentheses
+        replace it (COMPACT_DEPTH)."""
         if isinstance(t, T.ScalarType) and t.is_int and t.bits < 64 and not self.in_index:
+            if self.depth > COMPACT_DEPTH and s.startswith("(") and s.endswith(")"):
+                s = s[1:-1]
             return self.cast(t, s)
         return s
 
@@ -47,7 +64,11 @@ class PyEmitter:
         m = getattr(self, "e_" + type(e).__name__, None)
         if m is None:
             raise NotImplementedError(f"{type(self).__name__} cannot emit {type(e).__name__}")
-        return m(e)
+        self.depth += 1
+        try:
+            return m(e)
+        finally:
+            self.depth -= 1
 
     def e_Const(self, e):
         t, v = e.type, e.value
@@ -70,6 +91,9 @@ class PyEmitter:
     def e_Var(self, e):
         return self.var(e.name)
 
+    def e_ParamRef(self, e):
+        return e.name  # the parameter itself, also where locals live in per-thread arrays
+
     def e_Load(self, e):
         return f"{self.expr(e.array)}[{self.indices(e.indices)}]"
 
@@ -85,7 +109,29 @@ class PyEmitter:
 
     def e_BinOp(self, e):
         op = PY_OPS.get(e.op, e.op)
+        chain = self.left_chain(e)
+        if chain is not None:
+            first, rest = chain
+            text = " ".join([self.expr(first), *(f"{PY_OPS.get(o, o)} {self.expr(r)}" for o, r in rest)])
+            return self.narrow(e.type, f"({text})")
         return self.narrow(e.type, f"({self.expr(e.left)} {op} {self.expr(e.right)})")
+
+    def left_chain(self, e):
+        """(first operand, [(op, operand), ...]) of a long left-nested chain of one operator group
+        and one type that can be written flat, else None. Narrow integers are wrapped once, at
+        the end, which is exact for + - * only."""
+        group = next((g for g in FLAT_GROUPS if e.op in g), None)
+        if group is None:
+            return None
+        wraps = self.narrow(e.type, "x") != "x"
+        rest, node = [], e
+        while isinstance(node, ir.BinOp) and node.op in group and node.type == e.type and \
+                (not wraps or node.op in WRAP_ONCE):
+            rest.append((node.op, node.right))
+            node = node.left
+        if len(rest) < FLAT_MIN:
+            return None
+        return node, rest[::-1]
 
     def e_Compare(self, e):
         return f"({self.expr(e.left)} {e.op} {self.expr(e.right)})"
@@ -139,11 +185,13 @@ class PyEmitter:
             self.emit(f"# {text}", depth)
 
     def block(self, stmts, depth):
-        if not stmts:
-            self.emit("pass", depth)
-            return
+        start = len(self.lines)
         for s in stmts:
             self.stmt(s, depth)
+        if all(line.lstrip().startswith("#") for line in self.lines[start:]):
+            # empty, or only statements that emit nothing here (a shared_array the CPU launcher
+            # allocates): Python needs a statement in the block
+            self.emit("pass", depth)
 
     def stmt(self, s, depth):
         self.comment(s, depth)
@@ -152,6 +200,15 @@ class PyEmitter:
 
     def s_Assign(self, s, depth):
         self.emit(f"{self.var(s.target)} = {self.expr(s.value)}", depth)
+
+    def s_Unpack(self, s, depth):
+        """`a, b = helper(...)`: the tuple into a temporary, then each item converted to its local."""
+        self.emit(f"{s.temp} = {self.expr(s.value)}", depth)
+        for j, (target, t, item_t) in enumerate(zip(s.targets, s.types, s.value.type)):
+            item = f"{s.temp}[{j}]"
+            if t != item_t or t not in (T.i64, T.f64, T.boolean):
+                item = self.cast(t, item)
+            self.emit(f"{self.var(target)} = {item}", depth)
 
     def s_Store(self, s, depth):
         self.emit(f"{self.expr(s.array)}[{self.indices(s.indices)}] = {self.expr(s.value)}", depth)

@@ -1,7 +1,9 @@
 """libcst CST -> untyped IR. Every node gets a Span; every unsupported construct a CodegenError."""
 from __future__ import annotations
 
+import copy
 import inspect
+import sys
 import textwrap
 from dataclasses import dataclass
 
@@ -10,6 +12,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from ..errors import CodegenError, Span
 from ..ir import nodes as ir
+from .lower import ChainCompare, Lowerer, pure
 
 BINOPS = {
     cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/", cst.FloorDivide: "//",
@@ -27,6 +30,17 @@ CMPOPS = {
     cst.Equal: "==", cst.NotEqual: "!=",
 }
 UNOPS = {cst.Minus: "-", cst.Plus: "+", cst.BitInvert: "~", cst.Not: "not"}
+
+# How deeply expressions may nest: each operator, index or conversion is one level, a call three
+# (an intrinsic's spelling may nest its arguments three parentheses deep), a run of unary signs
+# one. The numba and CPU backends' source must stay under Python's limit of 200 nested
+# parentheses, and every pass walks expressions recursively: a deeper expression is refused
+# here, with its position.
+MAX_EXPR_DEPTH = 150
+CALL_DEPTH = 3
+# Python allows 100 levels of indentation, and the emulator's generated source adds its own loops
+# around the body: if/for/while may nest this deep
+MAX_BLOCK_DEPTH = 64
 
 UNSUPPORTED_EXPR = {
     cst.Lambda: ("lambda expressions are not supported in kernels", "define a @device function instead"),
@@ -81,8 +95,23 @@ def get_source(fn) -> SourceInfo:
     return SourceInfo(file=file, first_line=first, lines=lines, indent=indent)
 
 
+# libcst's visitors recurse a few frames per nesting level: room for MAX_EXPR_DEPTH and more, so
+# that a too-deep kernel reaches the depth check (an error with its position) instead of failing
+# inside libcst
+PARSE_RECURSION_LIMIT = 20000
+
+
 def parse_function(fn, kind: str = "kernel", allow_untyped_first: bool = False) -> ir.Function:
     """Parse `fn`'s source into an untyped ir.Function (names unresolved)."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, PARSE_RECURSION_LIMIT))
+    try:
+        return _parse_function(fn, kind, allow_untyped_first)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _parse_function(fn, kind: str, allow_untyped_first: bool) -> ir.Function:
     src = get_source(fn)
     text = textwrap.dedent("".join(src.lines))
     try:
@@ -105,6 +134,20 @@ class _Builder:
         self.src = src
         self.positions = positions
         self.kind = kind
+        self.temps: set = set()
+        self.source_text = "".join(src.lines)
+        self.depth = 0    # expression nesting (MAX_EXPR_DEPTH)
+        self.blocks = 0   # statement nesting (MAX_BLOCK_DEPTH)
+
+    def temp(self) -> str:
+        """A fresh temporary local: a reserved _rk name (refused in user code by validate.py) that
+        does not occur in the source, so a user's own _rk name is still reported."""
+        n = len(self.temps)
+        while f"{ir.TEMP_PREFIX}{n}" in self.source_text or f"{ir.TEMP_PREFIX}{n}" in self.temps:
+            n += 1
+        name = f"{ir.TEMP_PREFIX}{n}"
+        self.temps.add(name)
+        return name
 
     # ------------------------------------------------------------------ helpers
     def span(self, node) -> Span:
@@ -144,23 +187,31 @@ class _Builder:
                 self.error(param, f"parameter '{param.name.value}' has no type annotation",
                            "annotate it, e.g. `x: f32[:]` for an array or `n: i32` for a scalar")
             params.append(ir.Param(param.name.value, annotation, span=self.span(param)))
-        body = self.block(fdef.body)
+        body = Lowerer(self.temp).block(self.block(fdef.body))
         returns = fdef.returns.annotation if fdef.returns is not None else None
         fn = ir.Function(fdef.name.value, params, body, kind=self.kind, return_type=returns,
-                         span=self.span(fdef.name), file=self.src.file)
+                         span=self.span(fdef.name), file=self.src.file, temps=self.temps)
         return fn
 
     # ------------------------------------------------------------------ statements
     def block(self, node) -> list:
-        if isinstance(node, cst.SimpleStatementSuite):
+        self.blocks += 1
+        try:
+            if self.blocks > MAX_BLOCK_DEPTH + 1:  # the function's own body is the first block
+                first = node.body[0] if getattr(node, "body", None) else node
+                self.error(first, f"blocks nested too deeply (more than {MAX_BLOCK_DEPTH} levels of if/for/while)",
+                           "move the inner part into a @device function")
+            if isinstance(node, cst.SimpleStatementSuite):
+                out = []
+                for small in node.body:
+                    out.extend(self.small(small))
+                return out
             out = []
-            for small in node.body:
-                out.extend(self.small(small))
+            for stmt in node.body:
+                out.extend(self.stmt(stmt))
             return out
-        out = []
-        for stmt in node.body:
-            out.extend(self.stmt(stmt))
-        return out
+        finally:
+            self.blocks -= 1
 
     def stmt(self, node) -> list:
         if isinstance(node, cst.SimpleStatementLine):
@@ -237,7 +288,10 @@ class _Builder:
             if len(node.targets) != 1:
                 self.error(node, "chained assignment (a = b = ...) is not supported in kernels",
                            "assign each variable on its own line")
-            return self.assign(node.targets[0].target, self.expr(node.value), None, span)
+            target = node.targets[0].target
+            if isinstance(target, (cst.Tuple, cst.List)):
+                return self.unpack(target, node.value, span)
+            return self.assign(target, self.expr(node.value), None, span)
         if isinstance(node, cst.AnnAssign):
             if node.value is None:
                 self.error(node, "a declaration without a value is not supported in kernels",
@@ -250,10 +304,76 @@ class _Builder:
             if op is None:
                 self.error(node, "this augmented assignment is not supported in kernels")
             target = node.target
+            if isinstance(target, cst.Subscript):
+                return self.aug_store(target, op, node.value, span)
             current = self.expr(target)
             value = ir.BinOp(op, current, self.expr(node.value), span=span)
             return self.assign(target, value, None, span)
         self.error(node, f"{type(node).__name__} statements are not supported in kernels")
+
+    def aug_store(self, target: cst.Subscript, op: str, value_node, span: Span) -> list:
+        """`a[i] += v`: the index is evaluated once (into a temporary unless it is pure)."""
+        pre, indices = [], []
+        for i in self.indices(target):
+            if pure(i):
+                indices.append(i)
+            else:
+                name = self.temp()
+                pre.append(ir.Assign(name, i, span=span))
+                indices.append(ir.Name(name, span=i.span))
+        current = ir.Load(self.expr(target.value), indices, span=self.span(target))
+        value = ir.BinOp(op, current, self.expr(value_node), span=span)
+        return [*pre, ir.Store(self.expr(target.value), copy.deepcopy(indices), value, span=span)]
+
+    def unpack(self, target, value_node, span: Span) -> list:
+        """`a, b = x, y` (a swap too): every value first, then every target, left to right."""
+        for el in target.elements:
+            if isinstance(el, cst.StarredElement):
+                self.error(el, "starred assignment (*rest) is not supported in kernels",
+                           "assign each variable on its own line")
+            if isinstance(el.value, (cst.Tuple, cst.List)):
+                self.error(el, "nested tuple unpacking is not supported in kernels",
+                           "unpack one level at a time")
+        if isinstance(value_node, cst.Call):
+            return self.unpack_call(target, value_node, span)
+        if not isinstance(value_node, cst.Tuple):
+            self.error(value_node, "tuple assignment needs a tuple of values, or a call of a @device function "
+                                   "that returns one, on the right",
+                       "write `a, b = x, y` or `a, b = helper(...)`")
+        for el in value_node.elements:
+            if isinstance(el, cst.StarredElement):
+                self.error(el, "*args unpacking is not supported in kernels", "pass values one by one")
+        if len(value_node.elements) != len(target.elements):
+            self.error(value_node, f"cannot unpack {len(value_node.elements)} values into "
+                                   f"{len(target.elements)} targets", "give one value per target")
+        values = [self.expr(el.value) for el in value_node.elements]
+        names = {el.value.value for el in target.elements if isinstance(el.value, cst.Name)}
+        pre, final = [], []
+        for v in values:
+            reads = {n.id for n in ir.walk(v) if isinstance(n, ir.Name)}
+            if pure(v) and not reads & names:
+                final.append(v)  # nothing assigned before it can change it: no temporary
+            else:
+                name = self.temp()
+                pre.append(ir.Assign(name, v, span=span))
+                final.append(ir.Name(name, span=v.span))
+        out = pre
+        for el, v in zip(target.elements, final):
+            out.extend(self.assign(el.value, v, None, span))
+        return out
+
+    def unpack_call(self, target, value_node: cst.Call, span: Span) -> list:
+        """`a, b = helper(...)`: an Unpack into locals (targets that are not plain names get
+        temporaries, assigned after the call, left to right)."""
+        names, after = [], []
+        for el in target.elements:
+            if isinstance(el.value, cst.Name):
+                names.append(el.value.value)
+            else:
+                name = self.temp()
+                names.append(name)
+                after.extend(self.assign(el.value, ir.Name(name, span=span), None, span))
+        return [ir.Unpack(names, self.expr(value_node), self.temp(), span=span), *after]
 
     def assign(self, target, value: ir.Expr, annotation, span: Span) -> list:
         if isinstance(target, cst.Name):
@@ -264,8 +384,6 @@ class _Builder:
         if isinstance(target, cst.Attribute):
             # ctx.state.x = v (ring kernels) or an error later in resolve
             return [ir.Store(self.expr(target), [], value, span=span)]
-        if isinstance(target, (cst.Tuple, cst.List)):
-            self.error(target, "tuple unpacking is not supported in kernels", "assign each variable on its own line")
         self.error(target, "cannot assign to this expression in a kernel")
 
     # ------------------------------------------------------------------ expressions
@@ -286,6 +404,17 @@ class _Builder:
         return self.expr(arg.value)
 
     def expr(self, node) -> ir.Expr:
+        weight = CALL_DEPTH if isinstance(node, cst.Call) else 1
+        self.depth += weight
+        try:
+            if self.depth > MAX_EXPR_DEPTH:
+                self.error(node, f"expression nested too deeply (more than {MAX_EXPR_DEPTH} levels)",
+                           "split it into several statements with intermediate variables")
+            return self._expr(node)
+        finally:
+            self.depth -= weight
+
+    def _expr(self, node) -> ir.Expr:
         span = self.span(node)
         for cls, (msg, hint) in UNSUPPORTED_EXPR.items():
             if isinstance(node, cls):
@@ -312,7 +441,7 @@ class _Builder:
                            "use + - * / // % ** and the bitwise operators on numbers")
             return ir.BinOp(op, self.expr(node.left), self.expr(node.right), span=span)
         if isinstance(node, cst.UnaryOperation):
-            return ir.UnaryOp(UNOPS[type(node.operator)], self.expr(node.expression), span=span)
+            return self.unary(node)
         if isinstance(node, cst.BooleanOperation):
             op = "and" if isinstance(node.operator, cst.And) else "or"
             return ir.BinOp(op, self.expr(node.left), self.expr(node.right), span=span)
@@ -338,16 +467,56 @@ class _Builder:
             return ir.TupleExpr([self.expr(e.value) for e in node.elements], span=span)
         self.error(node, f"{type(node).__name__} expressions are not supported in kernels")
 
+    def unary(self, node: cst.UnaryOperation) -> ir.Expr:
+        """A run of unary operators, folded without changing the value or its type: a run of
+        signs is one sign (`--x` is `+x`: bool becomes int as with `--`, and -(-x) == x wraps
+        the same for every integer); `not`/`~` runs keep their parity (`not not x` stays: bool)."""
+        chain = []
+        while isinstance(node, cst.UnaryOperation):
+            chain.append((UNOPS[type(node.operator)], node))
+            node = node.expression
+        ops = []  # (operator, the CST node its span comes from), outermost first
+        i = 0
+        while i < len(chain):
+            op, outer = chain[i]
+            sign = op in "+-"
+            j = i
+            while j < len(chain) and ((chain[j][0] in "+-") if sign else chain[j][0] == op):
+                j += 1
+            run = [o for o, _ in chain[i:j]]
+            if sign:
+                ops.append((("-" if run.count("-") % 2 else "+") if len(run) > 1 else op, outer))
+            else:
+                ops.extend([(op, outer)] * (1 if len(run) % 2 else 2))
+            i = j
+        self.depth += len(ops) - 1
+        try:
+            if self.depth > MAX_EXPR_DEPTH:
+                self.error(chain[0][1], f"expression nested too deeply (more than {MAX_EXPR_DEPTH} levels)",
+                           "split it into several statements with intermediate variables")
+            out = self.expr(node)
+        finally:
+            self.depth -= len(ops) - 1
+        for op, n in reversed(ops):
+            out = ir.UnaryOp(op, out, span=self.span(n))
+        return out
+
     def compare(self, node: cst.Comparison, span: Span) -> ir.Expr:
-        left = self.expr(node.left)
-        result = None
+        """`a < b < c` is `a < b and b < c` with b evaluated once and c only when a < b: pure
+        middle operands are copied; otherwise a ChainCompare for lower.py."""
+        operands, ops = [self.expr(node.left)], []
         for target in node.comparisons:
             op = CMPOPS.get(type(target.operator))
             if op is None:
                 self.error(target, f"comparison '{self.code(target.operator).strip()}' is not supported in kernels",
                            "compare numbers with < <= > >= == !=")
-            right = self.expr(target.comparator)
-            cmp = ir.Compare(op, left, right, span=span)
+            ops.append(op)
+            operands.append(self.expr(target.comparator))
+        if not all(pure(x) for x in operands[1:-1]):
+            return ChainCompare(ops, operands, span=span)
+        result = None
+        for k, op in enumerate(ops):
+            left = operands[k] if k == 0 else copy.deepcopy(operands[k])
+            cmp = ir.Compare(op, left, operands[k + 1], span=span)
             result = cmp if result is None else ir.BinOp("and", result, cmp, span=span)
-            left = right
         return result

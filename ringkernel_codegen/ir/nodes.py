@@ -5,15 +5,34 @@ Var (locals and params), Const (folded globals) or callee references.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from .. import types as T
 from ..errors import Span
+from ..intrinsics import Intrinsic
+
+# front-end temporaries (chained comparisons, `a[f()] += v`, tuple assignment) are named
+# TEMP_PREFIX + a number and listed in Function.temps; user names starting with _rk are refused
+TEMP_PREFIX = "_rk_t"
 
 
 @dataclass(eq=False)
 class Node:
     span: Optional[Span] = field(default=None, kw_only=True, repr=False, compare=False)
+
+    def __deepcopy__(self, memo):
+        """Copy the tree with one Python frame per level (copy.deepcopy's generic path takes four,
+        which made deep but legal expressions hit the recursion limit in the emitters' copies).
+        Spans, types and intrinsics are immutable and shared; everything else is copied as before,
+        attributes set by passes (bound, elem, extent, ...) included."""
+        new = object.__new__(type(self))
+        memo[id(self)] = new
+        d = new.__dict__
+        for k, v in self.__dict__.items():
+            d[k] = _copy(v, memo)
+        return new
 
 
 # ---------------------------------------------------------------- expressions
@@ -47,6 +66,15 @@ class Attribute(Expr):
 @dataclass(eq=False)
 class Var(Expr):
     """A local variable or a kernel parameter."""
+
+    name: str
+
+
+@dataclass(eq=False)
+class ParamRef(Expr):
+    """The value a scalar parameter was called with. A parameter the body assigns to becomes a
+    local of the same name initialised from its ParamRef (so every backend, the CPU emulator's
+    per-thread locals included, sees an ordinary local)."""
 
     name: str
 
@@ -149,6 +177,16 @@ class Assign(Stmt):
 
 
 @dataclass(eq=False)
+class Unpack(Stmt):
+    """`a, b = f(...)`: the values of a @device function that returns a tuple, into locals.
+    `temp` names the tuple where an emitter needs a variable for it."""
+
+    targets: list
+    value: Expr
+    temp: str = ""
+
+
+@dataclass(eq=False)
 class Store(Stmt):
     array: Expr
     indices: list
@@ -239,6 +277,7 @@ class Function(Node):
     locals: dict = field(default_factory=dict)  # name -> type, filled by inference
     options: dict = field(default_factory=dict)
     file: str = ""
+    temps: set = field(default_factory=set)  # names of the front end's temporaries (TEMP_PREFIX)
 
 
 def walk(node):
@@ -265,3 +304,22 @@ def _children(node):
         elif isinstance(value, dict):
             out.extend(v for v in value.values() if isinstance(v, Node))
     return out
+
+
+_SHARED = (str, int, float, bool, type(None), Span, T.ScalarType, T.ArrayType, T.VoidType, Intrinsic, type)
+
+
+def _copy(v, memo):
+    if isinstance(v, Node):
+        done = memo.get(id(v))
+        return done if done is not None else v.__deepcopy__(memo)
+    if isinstance(v, list):
+        done = memo.get(id(v))
+        if done is None:
+            done = memo[id(v)] = []
+            for x in v:
+                done.append(_copy(x, memo))
+        return done
+    if isinstance(v, _SHARED):
+        return v
+    return copy.deepcopy(v, memo)

@@ -53,6 +53,8 @@ def stmts(body, depth=1) -> list:
     for s in body:
         if isinstance(s, ir.Assign):
             out.append(f"{pad}%{s.target}:{tname(s.value.type)} = {expr(s.value)}")
+        elif isinstance(s, ir.Unpack):
+            out.append(f"{pad}{', '.join('%' + t for t in s.targets)} = {expr(s.value)}")
         elif isinstance(s, ir.Store):
             out.append(f"{pad}store {expr(s.array)}[{', '.join(expr(i) for i in s.indices)}] = {expr(s.value)}")
         elif isinstance(s, ir.StateStore):

@@ -8,28 +8,33 @@ its bindings as `e.bound` (T, or E when there is no T) and `e.elem` (E); emitter
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Optional
 
 from .. import types as T
 from ..errors import CodegenError
 from ..intrinsics import Intrinsic
 from ..ir import nodes as ir
-from .typerules import Typed, expect_scalar, is_integral, join, settled
+from .typerules import Typed, check_index_type, expect_scalar, is_integral, join, settled
 
 TypeOf = Callable[[ir.Expr], Typed]
+CheckIndices = Callable[[ir.Expr, list], None]
 
 
-def bind_call(e: ir.Call, ty: TypeOf) -> Typed:
-    """Type-check the arguments of an intrinsic call with `ty`, bind T and E; the result's (type, weak)."""
+def bind_call(e: ir.Call, ty: TypeOf, check_indices: Optional[CheckIndices] = None) -> Typed:
+    """Type-check the arguments of an intrinsic call with `ty`, bind T and E; the result's (type, weak).
+    An `index` must have one integer per axis of the call's array (`check_indices(array, parts)`
+    checks constant parts against the array's extents)."""
     intr: Intrinsic = e.callee
     if len(e.args) != len(intr.params):
         raise CodegenError(f"{intr.name}() takes {len(intr.params)} arguments {intr.signature()}, "
                            f"got {len(e.args)}", e.span, intr.doc)
     bound_t, elem = None, None
+    array, array_t = None, None
     for spec, a in zip(intr.params, e.args):
-        if spec == "index" and isinstance(a, ir.TupleExpr):
-            _type_index_tuple(intr, a, ty)
-            continue
+        if spec == "index":
+            _check_index(intr, a, array, array_t, ty, check_indices)
+            if isinstance(a, ir.TupleExpr):
+                continue
         tw = ty(a)
         if tw is None:
             continue
@@ -37,6 +42,7 @@ def bind_call(e: ir.Call, ty: TypeOf) -> Typed:
             if not isinstance(tw[0], T.ArrayType):
                 raise CodegenError(f"{intr.name}() needs an array here, got {tw[0]}", a.span)
             elem = tw[0].dtype
+            array, array_t = a, tw[0]
         elif spec in ("index", "int"):
             if not isinstance(a, ir.TupleExpr) and not is_integral(tw[0]):
                 raise CodegenError(f"{intr.name}() needs an integer here, got {tw[0]}", a.span)
@@ -54,13 +60,23 @@ def bind_call(e: ir.Call, ty: TypeOf) -> Typed:
     return _result(intr, e, elem)
 
 
-def _type_index_tuple(intr: Intrinsic, a: ir.TupleExpr, ty: TypeOf) -> None:
-    """An `index` given as a tuple (a multi-dimensional atomic): every part must be an integer."""
-    for item in a.items:
-        it = ty(item)
-        if it is not None and not is_integral(it[0]):
-            raise CodegenError(f"{intr.name}() index parts must be integers, got {it[0]}", item.span)
-    a.type, a.weak = T.i64, False
+def _check_index(intr: Intrinsic, a: ir.Expr, array, array_t, ty: TypeOf, check_indices) -> None:
+    """An `index` argument: an integer, or a tuple of integers (a multi-dimensional atomic), with
+    exactly one part per axis of the array (a[0] of a 2D array is a whole row in Python)."""
+    parts = a.items if isinstance(a, ir.TupleExpr) else [a]
+    for item in parts:
+        check_index_type(ty(item), item)
+    if isinstance(a, ir.TupleExpr):
+        a.type, a.weak = T.i64, False
+    if array_t is None:
+        return
+    if len(parts) != array_t.ndim:
+        axes = "(i, j, k)" if array_t.ndim == 3 else "(i, j)"
+        want = "one index" if array_t.ndim == 1 else f"{array_t.ndim} indices, one per axis: {axes}"
+        hint = "index exactly one element" + ("" if array_t.ndim == 1 else f": {intr.name}(a, {axes}, ...)")
+        raise CodegenError(f"{intr.name}() on a {array_t.ndim}D array needs {want}, got {len(parts)}", a.span, hint)
+    if check_indices is not None:
+        check_indices(array, parts)
 
 
 def _bind_elem(intr: Intrinsic, elem: T.ScalarType, e: ir.Call) -> None:

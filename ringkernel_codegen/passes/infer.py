@@ -14,9 +14,9 @@ from ..errors import CodegenError
 from ..intrinsics import Intrinsic
 from ..ir import nodes as ir
 from . import binding
-from .typerules import (ARITH, BITS, binop_result, comparison_operand_type, default_of,  # noqa: F401
-                        expect_scalar, is_integral, join, literal_type, settled, unary_result,
-                        weak_retyped)
+from .typerules import (ARITH, BITS, binop_result, check_index_type, check_literal_fits,  # noqa: F401
+                        comparison_operand_type, constant_int, default_of, expect_scalar, is_integral,
+                        join, literal_type, settled, unary_result, weak_retyped)
 
 
 class Inferer:
@@ -26,9 +26,12 @@ class Inferer:
         self.locals: dict = {}       # name -> (type, weak)
         self.fixed: dict = {}        # annotated locals
         self.arrays: dict = {}       # alloc'd arrays name -> ArrayType
+        self.shapes: dict = {}       # alloc'd arrays name -> static shape
         self.device_compiler = device_compiler
         self.hooks = hooks
         self.returns = []
+        self.tuple_returns = []      # device functions returning tuples: [(type, weak), ...] per return
+        self.unpacking = None        # the call an Unpack statement is typing (may give a tuple)
         self.final: dict = {}        # settled local types, once phase 1 is done
 
     # -------------------------------------------------------------- driver
@@ -38,6 +41,7 @@ class Inferer:
                 if node.name in self.arrays or node.name in self.params:
                     raise CodegenError(f"array '{node.name}' is allocated twice", node.span)
                 self.arrays[node.name] = T.ArrayType(node.dtype, len(node.shape))
+                self.shapes[node.name] = node.shape
             elif isinstance(node, ir.Assign) and node.annotation is not None:
                 prev = self.fixed.get(node.target)
                 if prev is not None and prev != node.annotation:
@@ -46,7 +50,7 @@ class Inferer:
                 self.fixed[node.target] = node.annotation
         for _ in range(20):
             before = dict(self.locals)
-            self.returns = []
+            self.returns, self.tuple_returns = [], []
             self.scan(self.f.body)
             if before == self.locals:
                 break
@@ -54,6 +58,10 @@ class Inferer:
         self.final.update(self.fixed)
         self.f.locals = dict(self.final)
         self.f.locals.update({k: v for k, v in self.arrays.items()})
+        if self.f.kind == "device":
+            check_device_returns(self.f)
+        if self.f.kind == "device" and self.tuple_returns:
+            self.f.return_type = self.tuple_return_type()
         if self.f.kind == "device" and self.f.return_type is None:
             joined = None
             for r in self.returns:
@@ -103,6 +111,14 @@ class Inferer:
             elif isinstance(s, ir.While):
                 self.ty(s.cond, soft=True)
                 self.scan(s.body)
+            elif isinstance(s, ir.Unpack):
+                tw = self.unpack_type(s, soft=True)
+                if tw is not None:
+                    for target, t in zip(s.targets, tw[0]):
+                        self.assign_local(target, (t, False), s.span)
+            elif isinstance(s, ir.Return) and isinstance(s.value, ir.TupleExpr):
+                if self.f.kind == "device":
+                    self.tuple_returns.append(([self.ty(i, soft=True) for i in s.value.items], s))
             elif isinstance(s, ir.Return) and s.value is not None:
                 tw = self.ty(s.value, soft=True)
                 if tw is not None:
@@ -128,6 +144,8 @@ class Inferer:
             if tw is None and not soft:
                 raise CodegenError(f"'{e.name}' is used before it is assigned", e.span)
             return tw
+        if isinstance(e, ir.ParamRef):
+            return (self.params[e.name], False)
         if isinstance(e, ir.Shape):
             at = self.ty(e.array, soft)
             if at is not None and not isinstance(at[0], T.ArrayType):
@@ -138,10 +156,7 @@ class Inferer:
         if isinstance(e, ir.Load):
             at = self.ty(e.array, soft)
             for i in e.indices:
-                it = self.ty(i, soft)
-                if it is not None and not is_integral(it[0]):
-                    raise CodegenError(f"array index must be an integer, got {it[0]}", i.span,
-                                       "convert with int(...) or index with an integer variable")
+                check_index_type(self.ty(i, soft), i)
             if at is None:
                 return None
             if not isinstance(at[0], T.ArrayType):
@@ -149,6 +164,7 @@ class Inferer:
             if len(e.indices) != at[0].ndim:
                 raise CodegenError(f"a {at[0].ndim}D array needs {at[0].ndim} indices, got {len(e.indices)}",
                                    e.span, "index every dimension: a[i, j]")
+            self.check_constant_indices(e.array, e.indices)
             return (at[0].dtype, False)
         if isinstance(e, ir.BinOp):
             return self.binop(e, soft)
@@ -214,13 +230,86 @@ class Inferer:
                     raise CodegenError(f"argument '{p.name}' of {dev.name}() expects {p.type}, got {at[0]}", a.span)
             if isinstance(dev.return_type, T.VoidType):
                 return (T.VOID, False)
+            if isinstance(dev.return_type, tuple) and e is not self.unpacking:
+                n = len(dev.return_type)
+                raise CodegenError(f"{dev.name}() returns {n} values: unpack them into {n} variables", e.span,
+                                   f"write `{', '.join(f'v{i}' for i in range(n))} = {dev.name}(...)`")
             return (dev.return_type, False)
         if self.hooks is not None:
             return self.hooks.ty(self, e, soft)
         raise CodegenError("unsupported call", e.span)
 
+    def unpack_type(self, s: ir.Unpack, soft: bool):
+        """(tuple of types, False) of an Unpack's call, checked against its number of targets."""
+        self.unpacking = s.value
+        try:
+            tw = self.ty(s.value, soft)
+        finally:
+            self.unpacking = None
+        if tw is None:
+            return None
+        if not isinstance(tw[0], tuple):
+            raise CodegenError(f"{getattr(s.value.callee, 'fn', None).__name__}() returns one value, not a tuple",
+                               s.value.span, "assign it to one variable")
+        if len(tw[0]) != len(s.targets):
+            raise CodegenError(f"cannot unpack {len(tw[0])} values into {len(s.targets)} targets", s.span,
+                               "give one target per returned value")
+        return tw
+
+    def tuple_return_type(self) -> tuple:
+        """The item types of a device function returning tuples: one join per position."""
+        if self.returns:
+            raise CodegenError(f"'{self.f.name}' returns a tuple in one place and a single value in another",
+                               self.tuple_returns[0][1].span, "return the same number of values everywhere")
+        n = len(self.tuple_returns[0][0])
+        joined = [None] * n
+        for items, ret in self.tuple_returns:
+            if len(items) != n:
+                raise CodegenError(f"'{self.f.name}' returns {n} values elsewhere, {len(items)} here", ret.span,
+                                   "return the same number of values everywhere")
+            joined = [join(j, tw) for j, tw in zip(joined, items)]
+        declared = self.f.return_type
+        if isinstance(declared, tuple):
+            if len(declared) != n:
+                raise CodegenError(f"'{self.f.name}' is annotated to return {len(declared)} values but returns {n}",
+                                   self.tuple_returns[0][1].span)
+            return declared
+        if declared is not None:
+            raise CodegenError(f"'{self.f.name}' is annotated to return {declared} but returns a tuple",
+                               self.tuple_returns[0][1].span)
+        if any(tw is not None and not isinstance(tw[0], T.ScalarType) for tw in joined):
+            raise CodegenError("a device function returns numbers (a tuple of numbers)",
+                               self.tuple_returns[0][1].span, "index arrays, and return the elements")
+        return tuple(settled(tw) if tw is not None else T.i64 for tw in joined)
+
     def intrinsic(self, e: ir.Call, soft):
-        return binding.bind_call(e, lambda a: self.ty(a, soft))
+        return binding.bind_call(e, lambda a: self.ty(a, soft), self.check_constant_indices)
+
+    def extents(self, array: ir.Expr):
+        """The static extent of each axis of `array` where known (allocations, message and state
+        array fields), else None."""
+        if isinstance(array, ir.Var) and array.name in self.shapes:
+            return self.shapes[array.name]
+        extent = getattr(array, "extent", None)
+        if isinstance(extent, int):
+            return (extent,)
+        return None
+
+    def check_constant_indices(self, array: ir.Expr, indices) -> None:
+        """A constant index must be inside the array: never negative (Python would count from the
+        end, CUDA reads before the buffer: no backend-independent meaning), and below a static
+        extent where the array has one."""
+        extents = self.extents(array)
+        for axis, i in enumerate(indices):
+            v = constant_int(i)
+            if v is None:
+                continue
+            if v < 0:
+                raise CodegenError(f"negative array index {v}: kernels do not count from the end", i.span,
+                                   "index from the start: a[a.shape[0] - 1] for the last element")
+            if extents is not None and axis < len(extents) and v >= extents[axis]:
+                raise CodegenError(f"index {v} is out of range for an axis of extent {extents[axis]}", i.span,
+                                   f"valid indices are 0 to {extents[axis] - 1}")
 
     # -------------------------------------------------------------- phase 2: explicit casts
     def coerce(self, e: ir.Expr, target) -> ir.Expr:
@@ -229,6 +318,7 @@ class Inferer:
                 getattr(e, "weak", False):
             return e
         if isinstance(e, ir.Const) and getattr(e, "weak", False):
+            check_literal_fits(e, target)
             e.value = float(e.value) if target.is_float else (bool(e.value) if target.is_bool else int(e.value))
             e.type, e.weak = target, False
             return e
@@ -258,8 +348,9 @@ class Inferer:
                 raise CodegenError(f"a {at.ndim}D array needs {at.ndim} indices, got {len(s.indices)}", s.span,
                                    "index every dimension: a[i, j]")
             for i in s.indices:
-                self.ty(i)
+                check_index_type(self.ty(i), i)
                 self.fix(i)
+            self.check_constant_indices(s.array, s.indices)
             s.indices = [self.coerce(i, i.type if not getattr(i, "weak", False) else T.i64) for i in s.indices]
             self.ty(s.value)
             self.fix(s.value)
@@ -283,6 +374,19 @@ class Inferer:
                 self.fix(e)
                 setattr(s, name, self.coerce(e, vt))
             self.coerce_block(s.body)
+        elif isinstance(s, ir.Unpack):
+            self.unpack_type(s, soft=False)
+            self.fix(s.value)
+            s.types = [self.final.get(t) for t in s.targets]
+        elif isinstance(s, ir.Return) and isinstance(s.value, ir.TupleExpr):
+            if self.f.kind != "device" or not isinstance(self.f.return_type, tuple):
+                raise CodegenError("only a @device function can return a tuple", s.span,
+                                   "write results into an output array")
+            for i in s.value.items:
+                self.ty(i)
+                self.fix(i)
+            s.value.items = [self.coerce(i, t) for i, t in zip(s.value.items, self.f.return_type)]
+            s.value.type = self.f.return_type
         elif isinstance(s, ir.Return):
             if s.value is not None:
                 self.ty(s.value)
@@ -377,3 +481,42 @@ class Inferer:
     def coerce_intrinsic_args(self, e: ir.Call):
         targets = binding.argument_targets(e)
         e.args = [a if t is None else self.coerce(a, t) for a, t in zip(e.args, targets)]
+
+
+# ---------------------------------------------------------------- device function returns
+def check_device_returns(f: ir.Function) -> None:
+    """A device function returns a value on every path or on none: a bare `return` (or the end of
+    the body) next to `return value` would be None in Python and garbage in CUDA."""
+    returns = [n for n in ir.walk(f.body) if isinstance(n, ir.Return)]
+    valued = [r for r in returns if r.value is not None]
+    if not valued:
+        return
+    bare = next((r for r in returns if r.value is None), None)
+    if bare is not None:
+        raise CodegenError(f"bare `return` in '{f.name}', which returns a value elsewhere (line "
+                           f"{valued[0].span.line if valued[0].span else '?'})", bare.span,
+                           "return a value here too, e.g. `return 0`")
+    if not _always_returns(f.body):
+        raise CodegenError(f"device function '{f.name}' can reach the end of its body without returning a value",
+                           f.span, "end the function with a return statement")
+
+
+def _always_returns(stmts) -> bool:
+    for s in stmts:
+        if isinstance(s, ir.Return):
+            return True
+        if isinstance(s, ir.If) and _always_returns(s.body) and _always_returns(s.orelse):
+            return True
+        if isinstance(s, ir.While) and isinstance(s.cond, ir.Const) and s.cond.value and \
+                not any(isinstance(n, ir.Break) for n in _loop_level(s.body)):
+            return True  # `while True` without a break leaves only through a return
+    return False
+
+
+def _loop_level(stmts):
+    """Statements of a loop body outside nested loops (where a break would leave this loop)."""
+    for s in stmts:
+        yield s
+        if isinstance(s, ir.If):
+            yield from _loop_level(s.body)
+            yield from _loop_level(s.orelse)

@@ -32,6 +32,12 @@ class StencilHooks:
     def is_message(self, obj):
         return False
 
+    def prepare(self, resolver):
+        """Loops over compile-time ranges whose variable is a field offset (`for dy in range(-1, 2):
+        ... u[dy, 0]`) are unrolled: offsets must be constants (the loads become fixed neighbours)."""
+        fields = {p.name for p in resolver.f.params if isinstance(p.type, T.ArrayType) and p.type.field}
+        resolver.f.body = _unroll_block(resolver, resolver.f.body, fields, resolver.f.body)
+
     def _field(self, resolver, e):
         if isinstance(e, ir.Name) and e.id in resolver.params:
             t = resolver.params[e.id].type
@@ -108,6 +114,85 @@ class StencilHooks:
 
     def call(self, resolver, e):
         return None
+
+
+MAX_UNROLL = 64
+
+
+def _offset_var(s: ir.For, fields: set) -> bool:
+    """The loop variable appears in an index of a field access in the loop body."""
+    for n in ir.walk(s.body):
+        if isinstance(n, (ir.Load, ir.Store)) and isinstance(n.array, ir.Name) and n.array.id in fields:
+            if any(isinstance(m, ir.Name) and m.id == s.var for i in n.indices for m in ir.walk(i)):
+                return True
+    return False
+
+
+def _loop_level(stmts):
+    for s in stmts:
+        yield s
+        if isinstance(s, ir.If):
+            yield from _loop_level(s.body)
+            yield from _loop_level(s.orelse)
+
+
+def _substitute(e, var: str, value: int):
+    if isinstance(e, ir.Name) and e.id == var:
+        return ir.Const(value, weak=True, span=e.span)
+    for name in getattr(e, "__dataclass_fields__", {}):
+        if name in ("span", "type"):
+            continue
+        v = getattr(e, name)
+        if isinstance(v, ir.Node):
+            setattr(e, name, _substitute(v, var, value))
+        elif isinstance(v, list):
+            setattr(e, name, [_substitute(x, var, value) if isinstance(x, ir.Node) else x for x in v])
+        elif isinstance(v, dict):
+            setattr(e, name, {k: _substitute(x, var, value) if isinstance(x, ir.Node) else x for k, x in v.items()})
+    return e
+
+
+def _unroll_block(resolver, stmts: list, fields: set, whole: list) -> list:
+    import copy
+
+    out = []
+    for s in stmts:
+        if isinstance(s, ir.For) and _offset_var(s, fields):
+            bounds = []
+            for part in (s.start, s.stop, s.step):
+                try:
+                    bounds.append(resolver.const_value(copy.deepcopy(part)))
+                except CodegenError:
+                    raise CodegenError(f"'{s.var}' is used as a field offset, so its range needs compile-time "
+                                       "bounds (the loop is unrolled)", part.span,
+                                       "write literal bounds or module-level constants: range(-1, 2)") from None
+            if not all(isinstance(b, numbers.Integral) for b in bounds) or bounds[2] == 0:
+                raise CodegenError("range() over field offsets takes integer bounds and a non-zero step", s.span)
+            values = list(range(*bounds))
+            if len(values) > MAX_UNROLL:
+                raise CodegenError(f"a loop over field offsets is unrolled: {len(values)} iterations is more than "
+                                   f"{MAX_UNROLL}", s.span, "use a smaller range (offsets are within the halo)")
+            bad = next((n for n in _loop_level(s.body) if isinstance(n, (ir.Break, ir.Continue))), None)
+            if bad is not None:
+                raise CodegenError(f"'{type(bad).__name__.lower()}' in a loop over field offsets (it is unrolled)",
+                                   bad.span, "use an if around the rest of the body instead")
+            assigned = next((n for n in ir.walk(s.body) if isinstance(n, ir.Assign) and n.target == s.var), None)
+            if assigned is not None:
+                raise CodegenError(f"loop variable '{s.var}' is assigned inside its loop", assigned.span,
+                                   "use another variable; the loop variable follows range() only")
+            for v in values:
+                body = [_substitute(copy.deepcopy(x), s.var, v) for x in s.body]
+                out.extend(_unroll_block(resolver, body, fields, whole))
+            inside = sum(1 for n in ir.walk(s.body) if isinstance(n, ir.Name) and n.id == s.var)
+            everywhere = sum(1 for n in ir.walk(whole) if isinstance(n, ir.Name) and n.id == s.var)
+            if values and everywhere > inside:  # read after the loop: Python leaves it at the last value
+                out.append(ir.Assign(s.var, ir.Const(values[-1], weak=True, span=s.span), span=s.span))
+            continue
+        for name in ("body", "orelse"):
+            if isinstance(getattr(s, name, None), list):
+                setattr(s, name, _unroll_block(resolver, getattr(s, name), fields, whole))
+        out.append(s)
+    return out
 
 
 def lower(f: ir.Function, hooks: StencilHooks, boundary: str) -> str:

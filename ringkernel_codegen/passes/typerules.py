@@ -65,6 +65,70 @@ def is_integral(t) -> bool:
     return isinstance(t, T.ScalarType) and (t.is_int or t.is_bool)
 
 
+def check_index_type(tw: Typed, e: ir.Expr) -> None:
+    """An array index is an integer: a float would be truncated by one backend and refused by
+    another, and a bool (an int in Python) is almost always a mistake."""
+    if tw is None:
+        return
+    t = tw[0]
+    if not (isinstance(t, T.ScalarType) and t.is_int):
+        hint = "convert with int(...) or index with an integer variable"
+        if isinstance(t, T.ScalarType) and t.is_bool:
+            hint = "convert explicitly with int(...) if you mean 0 and 1"
+        raise CodegenError(f"array index must be an integer, got {t}", e.span, hint)
+
+
+def int_range(t: T.ScalarType) -> tuple:
+    """The values an integer type holds."""
+    if t.kind == "u":
+        return 0, 2 ** t.bits - 1
+    return -(2 ** (t.bits - 1)), 2 ** (t.bits - 1) - 1
+
+
+def check_literal_fits(e: ir.Const, target: T.ScalarType) -> None:
+    """A bare integer literal takes the type of the other operand (or i64): it must fit in it, or
+    the backends disagree (C would widen the literal, numba wraps it). A negative literal converts
+    to an unsigned type by wrapping, as in C, when it fits the signed type of that width."""
+    v = e.value
+    if not target.is_int or isinstance(v, bool) or not isinstance(v, int):
+        return
+    lo, hi = int_range(target)
+    if target.kind == "u":
+        lo = -(2 ** (target.bits - 1))
+    if lo <= v <= hi:
+        return
+    if v > 2 ** 64 - 1 or v < -(2 ** 63):
+        raise CodegenError(f"integer constant {v} does not fit any kernel integer type (at most 64 bits)", e.span,
+                           "use a float constant (e.g. 2.0 ** 70) or a smaller value")
+    wider = "i64" if -(2 ** 63) <= v < 2 ** 63 else "u64"
+    raise CodegenError(f"integer constant {v} does not fit {target.name}, the type it takes here "
+                       f"(from the other operand or the target)", e.span,
+                       f"convert explicitly to a type that holds it, e.g. {wider}({v}), or convert the other "
+                       f"operand: i64(x)")
+
+
+def constant_int(e: ir.Expr):
+    """The value of an integer expression built from literals only (`3`, `-1`, `2 * 4 - 9`), else None."""
+    if isinstance(e, ir.Const):
+        v = e.value
+        return v if isinstance(v, int) and not isinstance(v, bool) else None
+    if isinstance(e, ir.UnaryOp) and e.op in ("-", "+"):
+        v = constant_int(e.operand)
+        return None if v is None else (-v if e.op == "-" else v)
+    if isinstance(e, ir.Cast) and isinstance(e.type, T.ScalarType) and e.type.is_int:
+        v = constant_int(e.value)
+        if v is None:
+            return None
+        lo, _ = int_range(e.type)
+        return (v - lo) % 2 ** e.type.bits + lo  # the conversion wraps, as in C
+    if isinstance(e, ir.BinOp) and e.op in ("+", "-", "*"):
+        a, b = constant_int(e.left), constant_int(e.right)
+        if a is None or b is None:
+            return None
+        return a + b if e.op == "+" else (a - b if e.op == "-" else a * b)
+    return None
+
+
 def expect_scalar(tw: tuple, e: ir.Expr) -> None:
     if not isinstance(tw[0], T.ScalarType):
         raise CodegenError(f"expected a number, got {tw[0]}", e.span,

@@ -18,11 +18,15 @@ def check_names(f: ir.Function):
     for node in ir.walk(f.body):
         if isinstance(node, ir.Assign):
             names.append((node.target, node.span))
+        elif isinstance(node, ir.Unpack):
+            names.extend((t, node.span) for t in node.targets)
         elif isinstance(node, ir.For):
             names.append((node.var, node.span))
         elif isinstance(node, ir.Alloc):
             names.append((node.name, node.span))
     for name, span in names:
+        if name in f.temps:
+            continue  # the front end's own temporaries
         if name in RESERVED or name.startswith("_rk") or keyword.iskeyword(name):
             raise CodegenError(f"the name '{name}' is reserved by the code generator", span,
                                "rename the variable (names starting with _rk and the emulator's "
@@ -31,8 +35,10 @@ def check_names(f: ir.Function):
 
 def check_loops(body: list, loop_vars=()):
     for s in body:
-        if isinstance(s, ir.Assign) and s.target in loop_vars:
-            raise CodegenError(f"loop variable '{s.target}' is assigned inside its loop", s.span,
+        targets = [s.target] if isinstance(s, ir.Assign) else (s.targets if isinstance(s, ir.Unpack) else [])
+        hit = next((t for t in targets if t in loop_vars), None)
+        if hit is not None:
+            raise CodegenError(f"loop variable '{hit}' is assigned inside its loop", s.span,
                                "use another variable; the loop variable follows range() only")
         if isinstance(s, ir.For):
             check_loops(s.body, (*loop_vars, s.var))
@@ -87,7 +93,8 @@ def _reads(e):
 
 def _assigned_in(body) -> set:
     return {n.target for n in ir.walk(body) if isinstance(n, ir.Assign)} | \
-        {n.var for n in ir.walk(body) if isinstance(n, ir.For)}
+        {n.var for n in ir.walk(body) if isinstance(n, ir.For)} | \
+        {t for n in ir.walk(body) if isinstance(n, ir.Unpack) for t in n.targets}
 
 
 def check_assigned_before_use(f: ir.Function):
@@ -110,6 +117,9 @@ def check_assigned_before_use(f: ir.Function):
             if isinstance(s, ir.Assign):
                 use(s.value, maybe)
                 maybe = maybe | {s.target}
+            elif isinstance(s, ir.Unpack):
+                use(s.value, maybe)
+                maybe = maybe | set(s.targets)
             elif isinstance(s, ir.Store):
                 for e in (s.array, *s.indices, s.value):
                     use(e, maybe)

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from ringkernel_codegen import Field2D, f32, i32, i64
-from ringkernel_codegen.dsl import atomic_add, cell_x, global_id, shared_array, sync_threads
+from ringkernel_codegen.dsl import atomic_add, cell_x, global_id, local_array, shared_array, sync_threads
 
 GLOBAL_ARRAY = np.zeros(4, np.float32)
 
@@ -92,8 +92,8 @@ def unknown_name(x: f32[:]):
     x[0] = undefined_value + 1.0  # ERR:unknown_name
 
 
-def assign_scalar_param(x: f32[:], n: i32):
-    n = n + 1  # ERR:assign_scalar_param
+def assign_array_param(x: f32[:], y: f32[:]):
+    x = y  # ERR:assign_array_param
     x[0] = 1.0
 
 
@@ -105,8 +105,8 @@ def slice_store(x: f32[:]):
     x[0:2] = 1.0  # ERR:slice_store
 
 
-def tuple_unpacking(x: f32[:]):
-    a, b = 1, 2  # ERR:tuple_unpacking
+def tuple_unpacking_count(x: f32[:]):
+    a, b = 1, 2, 3  # ERR:tuple_unpacking_count
     x[0] = a
 
 
@@ -347,9 +347,9 @@ def len_two_args(x: f32[:], out: i64[:]):
     out[0] = len(x, x)  # ERR:len_two_args
 
 
-def array_assigned_to_local(x: f32[:]):
-    v = x  # ERR:array_assigned_to_local
-    x[0] = 1.0
+def array_local_used_as_number(x: f32[:]):
+    v = x
+    x[0] = v + 1.0  # ERR:array_local_used_as_number
 
 
 def bad_annotation(x: f32[:], n: str):  # ERR:bad_annotation
@@ -411,9 +411,78 @@ def stencil_cell_in_device(u: Field2D[f32], out: Field2D[f32]):
     out[0, 0] = cell_helper(u[0, 0])
 
 
+# issue #9: kernels the backends would build differently, or not at all
+def float_index_store(x: f32[:], s: f32):
+    x[s] = 1.0  # ERR:float_index_store
+
+
+def bool_index_load(x: f32[:], n: i32):
+    x[0] = x[n > 0]  # ERR:bool_index_load
+
+
+def negative_constant_index(x: f32[:]):
+    x[0] = x[-1]  # ERR:negative_constant_index
+
+
+def atomic_index_rank(x: f32[:, :]):
+    atomic_add(x, 0, 1.0)  # ERR:atomic_index_rank
+
+
+def literal_too_wide(x: i64[:], n: i32):
+    x[0] = max(n, 4294967295)  # ERR:literal_too_wide
+
+
+def four_d_param(x: f32[:, :, :, :]):  # ERR:four_d_param
+    x[0, 0, 0, 0] = 1.0
+
+
+def local_index_past_end(x: f32[:]):
+    t = local_array(4, f32)
+    x[0] = t[4]  # ERR:local_index_past_end
+
+
+def mixed_return_helper(n: i32) -> i32:
+    if n > 0:
+        return  # ERR:device_mixed_return
+    return 16
+
+
+def device_mixed_return(x: i32[:]):
+    x[0] = mixed_return_helper(1)
+
+
+def shared_helper(x: f32[:]) -> f32:
+    s = shared_array(4, f32)  # ERR:shared_array_in_device
+    s[0] = x[0]
+    return s[0]
+
+
+def shared_array_in_device(x: f32[:]):
+    x[0] = shared_helper(x)
+
+
+def tuple_unpack_scalar(x: f32[:], n: i32):
+    a, b = n  # ERR:tuple_unpack_scalar
+    x[0] = 1.0
+
+
+def reserved_temp_name(c: i32[:], n: i32):
+    _rk_t0 = 1  # ERR:reserved_temp_name
+    if 0 < atomic_add(c, 0, 1) < n:
+        c[1] = _rk_t0
+
+
+def stencil_offset_loop_dynamic(u: Field2D[f32], out: Field2D[f32], k: i32):
+    s = 0.0
+    for dy in range(k):  # ERR:stencil_offset_loop_dynamic
+        s += u[dy, 0]
+    out[0, 0] = s
+
+
 STENCIL = dict(tile=(8, 8), halo=1)
 CASES = {name: (fn, "kernel") for name, fn in list(globals().items())
          if callable(fn) and getattr(fn, "__module__", None) == __name__ and not name.startswith("stencil_")
-         and name not in ("rec_helper", "ping", "pong", "helper_wrong_arity", "cell_helper")}
+         and name not in ("rec_helper", "ping", "pong", "helper_wrong_arity", "cell_helper", "mixed_return_helper",
+                          "shared_helper")}
 CASES.update({name: (fn, STENCIL) for name, fn in list(globals().items())
               if callable(fn) and name.startswith("stencil_")})
