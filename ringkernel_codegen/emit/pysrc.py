@@ -19,7 +19,7 @@ FLAT_MIN = 8
 WRAP_ONCE = {"+", "-", "*"}
 # below this expression depth a narrowing conversion is written np.int32((a + b)) as it always
 # was; deeper, np.int32(a + b): one level of parentheses per IR level, so that every expression
-# the front end accepts (frontend/parse.py MAX_EXPR_DEPTH) stays under Python's limit of 200
+# the front end accepts (frontend/parse_exprs.py MAX_EXPR_DEPTH) stays under Python's limit of 200
 COMPACT_DEPTH = 16
 
 
