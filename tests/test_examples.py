@@ -49,18 +49,41 @@ def test_heat2d_example_reports_the_heat_numpy_computes_and_saves_a_picture(tmp_
     assert f"picture: {png}" in out and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_stencil_notebook_executes_headless_and_plots(monkeypatch):
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
+def _substance(cell) -> tuple:
+    """What a code cell showed, comparable across runs: its text with numbers taken out (and the
+    name ipykernel gives the cell's file, which may vary), the numbers, and the kinds of rich
+    output (a plot's PNG bytes differ between matplotlib builds; that there is a plot does not)."""
+    text, numbers, kinds = [], [], []
+    for o in cell.outputs:
+        if o.output_type == "stream":
+            body = re.sub(r"\b\d+\.py:", "<cell>.py:", o.text)
+            numbers += [float(n) for n in re.findall(r"-?\d+\.\d+(?:e-?\d+)?", body)]
+            text.append(re.sub(r"-?\d+\.\d+(?:e-?\d+)?", "<n>", body))
+        else:
+            kinds.append((o.output_type, sorted(o.get("data", {}))))
+    return "".join(text), numbers, kinds
+
+
+def test_committed_notebook_shows_its_outputs_and_reexecutes_to_the_same_substance(monkeypatch):
+    pytest.importorskip("nbformat")
+    pytest.importorskip("nbclient")
+    import nbformat
+    sys.path.insert(0, str(ROOT / "tools"))
+    from run_notebook import execute
     monkeypatch.setenv("MPLBACKEND", "Agg")  # the kernel process inherits it: no display needed
     path = EXAMPLES / "notebooks" / "stencil_prototyping.ipynb"
-    nb = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=60, kernel_name="python3",
-                                     resources={"metadata": {"path": str(path.parent)}})
-    client.execute()  # raises CellExecutionError on the first failing cell
-    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
-    assert any("image/png" in o.get("data", {}) for o in outputs), "the plot cell produced no image"
-    assert any("max |ringkernel - numpy|" in o.get("text", "") for o in outputs)
+    committed = nbformat.read(path, as_version=4)
+    code = [c for c in committed.cells if c.cell_type == "code"]
+    assert all(c.outputs for c in code[1:]), "commit the notebook executed: tools/run_notebook.py"
+    outputs = [o for c in code for o in c.outputs]
+    assert any("image/png" in o.get("data", {}) for o in outputs), "the committed notebook has no plot"
+    fresh = [c for c in execute(path).cells if c.cell_type == "code"]   # raises on a failing cell
+    assert len(fresh) == len(code)
+    for i, (old, new) in enumerate(zip(code, fresh)):
+        (t0, n0, k0), (t1, n1, k1) = _substance(old), _substance(new)
+        assert t1 == t0 and k1 == k0, f"cell {i} shows something else now: rerun tools/run_notebook.py if meant"
+        assert np.allclose(n1, n0, rtol=1e-5, atol=1e-6), f"cell {i}: numbers changed {n0} -> {n1}"
+    assert any("max |ringkernel - numpy| = 0.0" in o.get("text", "") for c in fresh for o in c.outputs)
 
 
 # ---------------------------------------------------------------------------- README and CI
