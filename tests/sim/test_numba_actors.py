@@ -257,8 +257,11 @@ def _seconds_per_loop(rt):
 
 
 def test_a_batch_longer_than_the_stall_timeout_beats_per_message(rt):
-    loops = max(1000, int(0.1 / _seconds_per_loop(rt)))        # ~0.1 s per message
-    stall = 0.35                                                 # 8 messages: ~0.8 s, over it
+    # margins for a loaded 2-core CI machine, where the speed measured first can be off by 2x:
+    # each message ~0.05 s (a beat at least that often, 6x under the stall timeout), 16 of them in
+    # one batch (~0.8 s, well over it)
+    loops = max(1000, int(0.05 / _seconds_per_loop(rt)))
+    stall, n = 0.3, 16
     k = rt.spawn(rk.dawdle, name="dawdle", options=LaunchOptions(queue_capacity=64, stall_timeout=stall))
     k.send(rk.Work(seq=-1))
     assert k.receive(timeout=TIMEOUT).seq == -1
@@ -266,12 +269,12 @@ def test_a_batch_longer_than_the_stall_timeout_beats_per_message(rt):
     watch = threading.Thread(target=_beats_inside, args=(k.actor.ctrl, stop, seen), daemon=True)
     watch.start()
     t0 = time.monotonic()
-    k.send_many(_work(8, loops=loops), timeout=TIMEOUT)         # one batch (8 threads)
-    out = k.receive_many(8, timeout=TIMEOUT * 3)
+    k.send_many(_work(n, loops=loops), timeout=TIMEOUT)         # one batch, handled in order
+    out = k.receive_many(n, timeout=TIMEOUT * 3)
     took = time.monotonic() - t0
     stop.set()
     watch.join(TIMEOUT)
-    assert list(out["seq"]) == list(range(8))
+    assert list(out["seq"]) == list(range(n))
     assert took > stall                                          # the batch did outlast the timeout
     assert k.state == KernelState.ACTIVE and not [e for e in rt.supervisor.events if e.kind == "stalled"]
     assert len(seen) >= 3, seen                                  # beats from inside the batch
