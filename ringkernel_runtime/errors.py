@@ -54,8 +54,13 @@ class InvalidOptionsError(LaunchError, InvalidArgumentError):
 
 
 # -- argument checks of the public API (each raises one of the errors above) -----------------------
+_INF = float("inf")
+
+
 def check_timeout(value, what: str = "timeout", allow_none: bool = True, error=InvalidArgumentError):
     """A timeout in seconds: a real, finite number >= 0 (None where the call allows "no limit")."""
+    if type(value) is float and 0.0 <= value < _INF:      # the common case, on every send/receive
+        return value
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) and not _is_np_real(value):
