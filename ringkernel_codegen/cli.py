@@ -2,7 +2,7 @@
 
     ringkernel-codegen emit FILE.py [-k NAME] [--backend cuda|numba|cpu] [-o DIR (default ./build)]
     ringkernel-codegen check FILE.py [-k NAME] [--compiler auto|nvcc|nvrtc] [--arch sm_90]
-    ringkernel-codegen intrinsics [--markdown] [--category NAME]
+    ringkernel-codegen intrinsics [NAME] [--markdown] [--category NAME]
 
 Exit status: 0 on success, 1 on any error (a RingKernelError's text goes to stderr: file:line:col,
 the source line, a caret and a hint; never a traceback), 2 on a usage error.
@@ -311,7 +311,39 @@ def render_text(rows: list[dict]) -> str:
                      + [line(c) for c in cells]) + "\n"
 
 
+def describe_intrinsic(name: str) -> str:
+    """One intrinsic in full: signature, doc, allowed types, aliases and each backend's spelling."""
+    import difflib
+
+    from .intrinsics import COLUMNS, table
+    entries = table()
+    if name not in entries:
+        close = difflib.get_close_matches(name, list(entries), n=3)
+        raise RingKernelError(f"no intrinsic named {name!r}" + (f"; did you mean {', '.join(close)}?" if close
+                                                                 else "; list them with: ringkernel-codegen intrinsics"))
+    e = entries[name]
+    lines = [f"{e.name}{e.signature()}    [{e.category}, {e.kind}; {e.source}]", "", e.doc, ""]
+    if e.T:
+        lines.append(f"T: {', '.join(e.T)}")
+    if e.E:
+        lines.append(f"E: {', '.join(e.E)}")
+    if e.aliases:
+        lines.append(f"also written: {', '.join(e.aliases)}")
+    lines.append("spellings:")
+    for col, label in COLUMNS.items():
+        spell = e.spellings.get(col, f"unsupported: {e.source} gives no {col} spelling")
+        if isinstance(spell, dict):
+            lines.append(f"  {col:6s} ({label}):")
+            lines += [f"    {bound:8s} {text}" for bound, text in spell.items()]
+        else:
+            lines.append(f"  {col:6s} ({label}): {spell}")
+    return "\n".join(lines) + "\n"
+
+
 def cmd_intrinsics(args) -> int:
+    if args.name:
+        sys.stdout.write(describe_intrinsic(args.name))
+        return 0
     rows = intrinsic_rows(args.category)
     if not rows:
         known = sorted({r["category"] for r in intrinsic_rows()})
@@ -354,6 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     intr = sub.add_parser("intrinsics", help="list every intrinsic and the backends that support it",
                           description="List every intrinsic (name, signature, category, backends, doc).")
+    intr.add_argument("name", nargs="?", metavar="NAME", help="show this intrinsic in full (doc, types, spellings)")
     intr.add_argument("--markdown", action="store_true", help="a Markdown table instead of plain text")
     intr.add_argument("--category", metavar="NAME", help="only this category")
     intr.set_defaults(func=cmd_intrinsics)

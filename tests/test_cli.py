@@ -324,3 +324,18 @@ def test_an_unknown_category_lists_the_valid_ones(capsys):
 def test_a_usage_error_lists_the_valid_choices_and_exits_2(capsys):
     assert cli.main(["emit", "x.py", "--backend", "opencl"]) == 2
     assert "choose from cpu, numba, cuda" in capsys.readouterr().err.replace("'", "")
+
+
+def test_intrinsics_name_shows_one_intrinsic_in_full(capsys):
+    from ringkernel_codegen.intrinsics import table
+    e = table()["atomic_add"]
+    assert cli.main(["intrinsics", "atomic_add"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"atomic_add{e.signature()}") and e.doc in out
+    for col in ("cuda", "numba", "cpu"):                 # each backend's spelling, from the table
+        assert f"{e.spellings[col]}" in out
+
+
+def test_an_unknown_intrinsic_name_suggests_close_ones(capsys):
+    assert cli.main(["intrinsics", "atomc_add"]) == 1
+    assert "no intrinsic named 'atomc_add'; did you mean atomic_add" in capsys.readouterr().err
