@@ -70,12 +70,7 @@ class _FissionWriter(SegmentWriter):
                     self.grid_items(it.orelse, em, depth + 1)
             elif isinstance(it, P.GFor):
                 self.comment(em, it.span, depth)
-                bounds = []
-                for part in (it.start, it.stop, it.step):
-                    self.grid_uniform(em, depth, part, "range() bound", it.span)
-                    v = f"_rkb{self.nseg}"
-                    em.emit(f"{v} = _rkv", depth)
-                    bounds.append(v)
+                bounds = self.range_bounds(em, depth, it, self.grid_uniform)
                 loop = f"_rkl{self.nseg}"
                 em.emit(f"for {loop} in range({', '.join(bounds)}):", depth)
                 em.emit(f"_L_{it.var}_g[:, :] = {loop}", depth + 1)

@@ -87,12 +87,7 @@ class SegmentWriter:
                     self.items(it.orelse, em, depth + 1)
             elif isinstance(it, P.UFor):
                 self.comment(em, it.span, depth)
-                bounds = []
-                for part in (it.start, it.stop, it.step):
-                    self.uniform_seg(em, depth, part, "range() bound", it.span)
-                    v = f"_rkb{self.nseg}"
-                    em.emit(f"{v} = _rkv", depth)
-                    bounds.append(v)
+                bounds = self.range_bounds(em, depth, it, self.uniform_seg)
                 loop = f"_rkl{self.nseg}"
                 em.emit(f"for {loop} in range({', '.join(bounds)}):", depth)
                 em.emit(f"_L_{it.var}[:] = {loop}", depth + 1)
@@ -104,6 +99,17 @@ class SegmentWriter:
                 em.emit("break", depth)
             elif isinstance(it, P.UContinue):
                 em.emit("continue", depth)
+
+    def range_bounds(self, em, depth, it, check) -> list[str]:
+        """A uniform for-loop's start, stop and step, each checked uniform by `check` (block or grid
+        level), then kept in a variable of its own; returns the variables' names."""
+        bounds = []
+        for part in (it.start, it.stop, it.step):
+            check(em, depth, part, "range() bound", it.span)
+            v = f"_rkb{self.nseg}"
+            em.emit(f"{v} = _rkv", depth)
+            bounds.append(v)
+        return bounds
 
     def uniform_seg(self, em, depth, expr, what, span):
         """Evaluate `expr` on every live thread into _rku, check it agrees, leave it in _rkv."""
