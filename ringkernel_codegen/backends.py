@@ -22,10 +22,22 @@ one emitter module (or reusing one) and one provider module.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import threading
 from dataclasses import dataclass, field
 
 from .errors import BackendUnavailableError, RingKernelError
+
+# what a lean `pip install ringkernel` (cpu backend, codegen, `ringkernel-codegen emit`) lacks for the GPU backends
+CUDA_EXTRA = 'pip install "ringkernel[cuda]"'
+
+
+def missing_module(module: str) -> bool:
+    """True when `module` cannot be found (imports nothing but its parent packages)."""
+    try:
+        return importlib.util.find_spec(module) is None
+    except (ImportError, ValueError):
+        return True
 
 
 @dataclass(eq=False)
@@ -38,7 +50,9 @@ class Backend:
     accepts_device_arrays: bool     # __cuda_array_interface__ arguments (else numpy only)
     file_pattern: str = "{name}.txt"  # where `ringkernel-codegen emit` writes a kernel's source
     preference: int = 0             # "auto"/default picks the available backend with the highest
+    requires: tuple[tuple[str, str], ...] = ()  # (module, distribution) it needs beyond the lean install
     _provider: object = field(default=None, repr=False)
+    _missing: object = field(default=False, repr=False)  # missing()'s answer once known (False: not yet)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -52,9 +66,20 @@ class Backend:
     def ring_emit_module(self):
         return importlib.import_module(f"{__package__}.emit.{self.ring_emitter}")
 
+    def missing(self) -> str | None:
+        """What to install when a package this backend needs is absent, or None. Never raises."""
+        if self._missing is False:  # asked on every default launch: look once per process
+            absent = [dist for module, dist in self.requires if missing_module(module)]
+            self._missing = (f"{', '.join(absent)} {'is' if len(absent) == 1 else 'are'} not installed; "
+                             f"{CUDA_EXTRA}") if absent else None
+        return self._missing
+
     def runtime(self):
         """The provider module (imported on first use)."""
         if self._provider is None:
+            why = self.missing()
+            if why is not None:
+                raise BackendUnavailableError(f"the {self.name} backend needs {why}")
             with self._lock:
                 if self._provider is None:
                     try:
@@ -67,6 +92,9 @@ class Backend:
 
     def unavailable_reason(self) -> str | None:
         """Why this backend cannot run here, or None when it can. Never raises."""
+        why = self.missing()
+        if why is not None:
+            return why
         try:
             rt = self.runtime()
             return None if rt.available() else (rt.unavailable_reason() or "not available")
@@ -131,8 +159,10 @@ def resolve(name) -> Backend:
 CPU = register(Backend("cpu", "the CPU backend", "cpu", "cpu_ring", "ringkernel_runtime.backends.cpu_backend",
                        accepts_device_arrays=False, file_pattern="{name}_cpu.py", preference=1))
 NUMBA = register(Backend("numba", "numba.cuda", "numba", "numba_ring", "ringkernel_runtime.backends.numba_backend",
-                         accepts_device_arrays=True, file_pattern="{name}_numba.py"))
+                         accepts_device_arrays=True, file_pattern="{name}_numba.py",
+                         requires=(("numba_cuda", "numba-cuda"),)))
 CUDA = register(Backend("cuda", "CUDA C++", "cuda", "cuda_ring", "ringkernel_runtime.backends.cuda_backend",
-                        accepts_device_arrays=True, file_pattern="{name}.cu", preference=2))
+                        accepts_device_arrays=True, file_pattern="{name}.cu", preference=2,
+                        requires=(("cuda.bindings", "cuda-python"),)))
 
-__all__ = ["Backend", "CPU", "CUDA", "NUMBA", "default", "get", "names", "register", "resolve"]
+__all__ = ["Backend", "CPU", "CUDA", "CUDA_EXTRA", "NUMBA", "default", "get", "names", "register", "resolve"]

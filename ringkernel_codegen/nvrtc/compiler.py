@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from ..backends import CUDA_EXTRA
 from ..errors import BackendUnavailableError, CompileError
 from .headers import headers_hash, include_dirs, user_include_dirs, write_atomic
 
@@ -89,10 +90,10 @@ def default_cache_dir() -> Path:
 def _nvrtc():
     try:
         from cuda.bindings import nvrtc
-    except ImportError as exc:  # pragma: no cover - the venv always has it
+    except ImportError as exc:  # the lean install: no CUDA wheels
         raise BackendUnavailableError(
-            f"cuda-python is not installed (import cuda.bindings.nvrtc failed: {exc}); "
-            "install the 'cuda-python' and 'cuda-toolkit[nvrtc]' wheels"
+            f"NVRTC needs cuda-python, which is not installed (import cuda.bindings.nvrtc failed: {exc}); "
+            f"{CUDA_EXTRA}"
         ) from exc
     return nvrtc
 
@@ -102,7 +103,8 @@ def nvrtc_version() -> tuple[int, int]:
     try:
         err, major, minor = nvrtc.nvrtcVersion()
     except Exception as exc:  # libnvrtc not found by cuda.pathfinder
-        raise BackendUnavailableError(f"NVRTC library could not be loaded: {exc}") from exc
+        raise BackendUnavailableError(f"NVRTC library could not be loaded: {exc}; {CUDA_EXTRA} brings the "
+                                      "CUDA 13.0 toolkit wheels") from exc
     _nvrtc_check(err, "nvrtcVersion")
     return int(major), int(minor)
 

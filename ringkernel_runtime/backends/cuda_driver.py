@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ringkernel_codegen.backends import CUDA_EXTRA
 from ringkernel_codegen.errors import BackendUnavailableError, KernelRuntimeError, RingKernelError
 
 
@@ -63,7 +64,7 @@ def _driver():
     except ImportError as exc:
         raise BackendUnavailableError(
             f"cuda-python is not installed (import cuda.bindings.driver failed: {exc}); "
-            "install the 'cuda-python' wheel"
+            f"{CUDA_EXTRA}"
         ) from exc
     return driver
 
