@@ -12,27 +12,21 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import traceback
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 from . import backends
 from .errors import BackendUnavailableError, CompileError, RingKernelError
+from .nvrtc.diagnose import (  # noqa: F401  (Diagnostic, map_diagnostics: re-exported, tests use them)
+    Diagnostic, has_tool_errors, kernel_compile_error, map_diagnostics, map_tool_diagnostics,
+)
 
 NVCC_FLAGS = ("-std=c++17", "-c")
-
-# `k.cu(261): error: msg` (nvcc/NVRTC front end) and `k.cu:8:9: warning: msg` (host compiler).
-_DIAG = re.compile(r"^(?P<file>[^\s(:][^(:]*?)(?:\((?P<line>\d+)\)|:(?P<gline>\d+):\d+):\s*"
-                   r"(?P<severity>catastrophic error|fatal error|error|warning|remark)[^:]*:\s*(?P<message>.*)$")
-# The comment the CUDA emitter writes above every statement: `// file.py:LINE: source`.
-_SOURCE_COMMENT = re.compile(r"^\s*// (?P<file>[^\s:]+\.py):(?P<line>\d+): (?P<text>.*)$")
-
 
 # ---------------------------------------------------------------------------- loading kernels
 def load_kernels(path: str | os.PathLike) -> list:
@@ -120,92 +114,41 @@ def cmd_emit(args) -> int:
 
 
 # ---------------------------------------------------------------------------- check
-@dataclass(frozen=True)
-class Diagnostic:
-    """One compiler message, mapped back to the Python line the generated statement came from."""
-
-    severity: str
-    message: str
-    cu_file: str
-    cu_line: int
-    py_file: str | None = None
-    py_line: int | None = None
-    py_text: str = ""
-
-    def render(self) -> str:
-        if self.py_file is None:
-            return f"{self.cu_file}:{self.cu_line}: {self.severity}: {self.message}"
-        text = f"{self.py_file}:{self.py_line}: {self.severity}: {self.message}"
-        if self.py_text:
-            text += f"\n    {self.py_text}"
-        return text + f"\n    (generated {self.cu_file}:{self.cu_line})"
-
-
-def map_diagnostics(cu_text: str, log: str, py_files: dict[str, str] | None = None,
-                    cu_name: str | None = None) -> list[Diagnostic]:
-    """Compiler messages about `cu_text` -> Diagnostics at the nearest preceding `// f.py:N:` line.
-
-    `py_files` maps a basename from the comments to its full path (to quote the real source line);
-    `cu_name` names the .cu in messages (default: the name the compiler used).
-    """
-    py_files = py_files or {}
-    cu_lines = cu_text.splitlines()
-    out = []
-    for raw in log.splitlines():
-        m = _DIAG.match(raw.strip())
-        if not m:
-            continue
-        cu_line = int(m["line"] or m["gline"])
-        severity = "error" if "error" in m["severity"] else m["severity"]
-        name = cu_name or m["file"]
-        origin = _origin(cu_lines, cu_line)
-        if origin is None:
-            out.append(Diagnostic(severity, m["message"], name, cu_line))
-            continue
-        base, py_line, comment_text = origin
-        py_path = py_files.get(base, base)
-        out.append(Diagnostic(severity, m["message"], name, cu_line, py_path, py_line,
-                              _python_line(py_path, py_line) or comment_text))
-    return out
-
-
-def _origin(cu_lines: list[str], cu_line: int):
-    """(file, line, text) of the nearest `// file.py:N: source` comment at or above cu_line."""
-    for i in range(min(cu_line, len(cu_lines)) - 1, -1, -1):
-        m = _SOURCE_COMMENT.match(cu_lines[i])
-        if m:
-            return m["file"], int(m["line"]), m["text"]
-    return None
-
-
-def _python_line(path: str, line: int) -> str:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
-    except OSError:
-        return ""
-    return lines[line - 1].strip() if 0 < line <= len(lines) else ""
-
-
-def compile_with_nvcc(cu_text: str, name: str, arch: str, nvcc: str) -> tuple[bool, str]:
-    """nvcc -arch=ARCH -std=c++17 -c NAME.cu; (succeeded, compiler output)."""
+def compile_with_nvcc(cu_text: str, name: str, arch: str, nvcc: str) -> tuple[bool, str, str | None]:
+    """nvcc -arch=ARCH -std=c++17 -c -lineinfo NAME.cu; (succeeded, compiler output, the PTX ptxas
+    was given when ptxas or nvlink refused it: its `.loc` lines lead back to the Python line)."""
     with tempfile.TemporaryDirectory(prefix="rk_check_") as tmp:
         cu = Path(tmp) / f"{name}.cu"
         cu.write_text(cu_text)
-        proc = subprocess.run([nvcc, f"-arch={arch}", *NVCC_FLAGS, str(cu), "-o", str(cu.with_suffix(".o"))],
+        proc = subprocess.run([nvcc, f"-arch={arch}", *NVCC_FLAGS, "-lineinfo", "--keep", "--keep-dir", tmp,
+                               str(cu), "-o", str(cu.with_suffix(".o"))],
                               capture_output=True, text=True, cwd=tmp)
-    return proc.returncode == 0, proc.stdout + proc.stderr
+        log = proc.stdout + proc.stderr
+        ptx = None
+        if proc.returncode != 0 and has_tool_errors(log):
+            kept = sorted(Path(tmp).glob("*.ptx"))
+            ptx = kept[0].read_text(errors="replace") if kept else None
+    return proc.returncode == 0, log, ptx
 
 
-def compile_with_nvrtc(cu_text: str, name: str, arch: str) -> tuple[bool, str]:
-    """NVRTC through the CUDA backend (no GPU needed); (succeeded, compiler log)."""
+def compile_with_nvrtc(cu_text: str, name: str, arch: str) -> tuple[bool, str, str | None]:
+    """NVRTC through the CUDA backend (no GPU needed), with -lineinfo; (succeeded, compiler log, the
+    PTX when ptxas refused: NVRTC hands ptxas the same PTX it returns for output="ptx")."""
     from .nvrtc import compile_cuda
 
     try:
-        compile_cuda(cu_text, arch=arch, program_name=f"{name}.cu")
+        compile_cuda(cu_text, arch=arch, options=("-lineinfo",), program_name=f"{name}.cu")
     except CompileError as exc:
-        return False, str(exc)
-    return True, ""
+        ptx = None
+        if has_tool_errors(str(exc)):
+            try:
+                image = compile_cuda(cu_text, arch=arch, options=("-lineinfo",), output="ptx",
+                                     program_name=f"{name}.cu").image
+                ptx = image.rstrip(b"\0").decode(errors="replace")
+            except (CompileError, ValueError):
+                pass
+        return False, str(exc), ptx
+    return True, "", None
 
 
 def _compiler(choice: str) -> tuple[str, str | None]:
@@ -218,15 +161,18 @@ def _compiler(choice: str) -> tuple[str, str | None]:
 
 
 def check_kernel(kernel, compiler: str, arch: str, nvcc: str | None) -> tuple[bool, list[Diagnostic], str]:
-    """Compile one kernel's CUDA C++; (ok, mapped diagnostics, raw log)."""
+    """Compile one kernel's CUDA C++; (ok, diagnostics mapped to Python lines, raw log)."""
     cu_text = kernel.cuda_source()
     if compiler == "nvcc":
-        ok, log = compile_with_nvcc(cu_text, kernel.name, arch, nvcc)
+        ok, log, ptx = compile_with_nvcc(cu_text, kernel.name, arch, nvcc)
     else:
-        ok, log = compile_with_nvrtc(cu_text, kernel.name, arch)
+        ok, log, ptx = compile_with_nvrtc(cu_text, kernel.name, arch)
     source_file = getattr(getattr(kernel, "fn", None), "__code__", None)
     py_files = {os.path.basename(source_file.co_filename): source_file.co_filename} if source_file else {}
-    return ok, map_diagnostics(cu_text, log, py_files, cu_name=f"{kernel.name}.cu"), log
+    cu_name = f"{kernel.name}.cu"
+    diags = map_diagnostics(cu_text, log, py_files, cu_name=cu_name)
+    diags += map_tool_diagnostics(cu_text, log, ptx, py_files, cu_name=cu_name)
+    return ok, diags, log
 
 
 def cmd_check(args) -> int:
@@ -238,16 +184,17 @@ def cmd_check(args) -> int:
         results = list(pool.map(lambda k: check_kernel(k, compiler, args.arch, nvcc), kernels))
     failed = 0
     for k, (ok, diags, log) in zip(kernels, results):
-        shown = [d for d in diags if d.severity == "error" or args.warnings]
         if ok:
             print(f"ok      {k.name} ({compiler} -arch={args.arch})")
         else:
             failed += 1
             print(f"FAILED  {k.name} ({compiler} -arch={args.arch})")
-        for d in shown:
-            print(d.render(), file=sys.stderr)
-        if not ok and not any(d.severity == "error" for d in diags):
-            print(f"{k.name}.cu: {compiler} failed:\n{log.strip()}", file=sys.stderr)
+        if args.warnings:
+            for d in diags:
+                if d.severity != "error":
+                    print(d.render(), file=sys.stderr)
+        if not ok:  # the kernel's name, each error at its Python line (or the raw log), a hint
+            print(kernel_compile_error(k.name, f"{args.arch} ({compiler})", log, diags), file=sys.stderr)
     if failed:
         bad = [k.name for k, (ok, _, _) in zip(kernels, results) if not ok]
         print(f"{failed} of {len(kernels)} kernel(s) failed to compile; see the generated code with: "

@@ -2,6 +2,8 @@
 
     compiler   compile_cuda, CompiledModule, the cache and its counters, default_arch
     headers    the toolkit include folders NVRTC gets, and header-tree hashes for the cache key
+    diagnose   compiler messages (front end, ptxas through the PTX's -lineinfo, nvlink) mapped back to
+               the kernel and its Python lines; the CompileError a user sees
 
 `ringkernel-codegen check` compiles through it; the runtime's CUDA backend loads what it returns
 (ringkernel_runtime.backends.cuda re-exports these names). Patch module attributes on

@@ -3,14 +3,20 @@ launched through cuda-python (cooperatively for a grid barrier, as clusters for 
 actors as resident blocks of the CUDA C++ actor loop (cuda_actor.py)."""
 from __future__ import annotations
 
+from ringkernel_codegen.errors import CompileError
+from ringkernel_codegen.nvrtc.diagnose import nvrtc_kernel_error
+
 from .cuda import launch_source
 from .cuda_actor import admit, make_actor, make_pool, prepare, preload
 from .cuda_driver import available, unavailable_reason
 
 
 def launch(kernel, grid, block, args) -> None:
-    launch_source(kernel.cuda_source(), kernel.name, grid, block, kernel._cuda_args(args),
-                  cooperative=kernel._needs_cooperative(), cluster=kernel.cluster)
+    try:
+        launch_source(kernel.cuda_source(), kernel.name, grid, block, kernel._cuda_args(args),
+                      cooperative=kernel._needs_cooperative(), cluster=kernel.cluster)
+    except CompileError as exc:  # NVRTC's log, mapped to the kernel and its Python lines
+        raise nvrtc_kernel_error(kernel, exc) from None
 
 
 __all__ = ["admit", "available", "launch", "make_actor", "make_pool", "prepare", "preload", "unavailable_reason"]
