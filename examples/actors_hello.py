@@ -8,6 +8,7 @@ import time
 import numpy as np
 
 from ringkernel_codegen import f32, i64, message, ring_kernel
+from ringkernel_codegen.progress import heartbeat
 from ringkernel_runtime import KernelState, LaunchOptions, Runtime
 
 
@@ -34,6 +35,7 @@ def adder(ctx, msg: Add) -> Sum:
 
 
 def main() -> None:
+    heartbeat("actors_hello")  # a status line on stderr every few seconds (the first run compiles)
     with Runtime(backend="auto") as rt:
         k = rt.launch(adder, LaunchOptions(queue_capacity=16384))
         k.send(Add(a=1.0, b=2.0))

@@ -8,7 +8,7 @@ of the field before and after (build/heat2d.png; needs matplotlib, which the tes
     python examples/heat2d.py [--n 256] [--steps 5000] [--png build/heat2d.png]
 
 Expected output on the CPU backend of a 2-core machine (timings vary; a few seconds in all, most
-of it compiling the kernel the first time):
+of it compiling the kernel the first time; a status line on stderr says what it is doing meanwhile):
 
     heat2d on cpu: 256x256 f32, 5000 steps, alpha=0.2
     first 5 steps match NumPy
@@ -25,6 +25,7 @@ import time
 import numpy as np
 
 from ringkernel_codegen import Field2D, default_backend, f32, stencil
+from ringkernel_codegen.progress import heartbeat
 
 ALPHA = 0.2  # diffusion number D*dt/dx^2; explicit Euler is stable below 0.25
 
@@ -66,18 +67,22 @@ def main() -> None:
     reference = u.copy()
 
     # Verify the first steps against NumPy (this also compiles the kernel before timing).
+    status = heartbeat("heat2d")
+    status.say(f"compiling on {default_backend()} and checking {args.check_steps} steps against NumPy")
     for _ in range(args.check_steps):
         heat(u, out, alpha)
         u, out = out, u
         reference = numpy_step(reference, alpha)
     np.testing.assert_allclose(u, reference, rtol=1e-5, atol=1e-6)
 
+    status.say(f"running {args.steps} steps")
     start = time.perf_counter()
     for _ in range(args.steps - args.check_steps):
         heat(u, out, alpha)
         u, out = out, u
     elapsed = time.perf_counter() - start
     timed = max(args.steps - args.check_steps, 1)
+    status.stop()
 
     before, after = float(start_field.sum(dtype=np.float64)), float(u.sum(dtype=np.float64))
     print(f"heat2d on {default_backend()}: {args.n}x{args.n} f32, {args.steps} steps, alpha={ALPHA}")

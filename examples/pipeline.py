@@ -7,6 +7,7 @@ message goes to rt.dead_letters, and the pipeline carries on with the next messa
 import numpy as np
 
 from ringkernel_codegen import f64, i64, message, ring_kernel
+from ringkernel_codegen.progress import heartbeat
 from ringkernel_runtime import LaunchOptions, OneForOne, Runtime
 
 
@@ -52,6 +53,7 @@ def total(ctx, msg: Scaled) -> Total:
 
 
 def main() -> None:
+    heartbeat("pipeline")  # a status line on stderr every few seconds (the first run compiles)
     n = 1000
     values = np.arange(n, dtype=np.float64)
     values[500] = -1.0  # the one bad reading

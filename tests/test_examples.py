@@ -47,6 +47,8 @@ def test_heat2d_example_reports_the_heat_numpy_computes_and_saves_a_picture(tmp_
     assert abs(hottest - float(u.max())) < 2e-3
     assert re.search(r"time per step = [0-9.]+ ms", out)
     assert f"picture: {png}" in out and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # never silent while it compiles and runs: a status line on stderr, results alone on stdout
+    assert "heat2d: running 3000 steps" in proc.stderr and "heat2d:" not in out
 
 
 def _substance(cell) -> tuple:

@@ -24,6 +24,7 @@ from ringkernel_codegen.message import Array, message  # noqa: E402
 from ringkernel_codegen.types import i64  # noqa: E402
 from ringkernel_runtime import LaunchOptions, Runtime  # noqa: E402
 from ringkernel_codegen.ring import ring_kernel  # noqa: E402
+from ringkernel_codegen.progress import heartbeat  # noqa: E402
 
 
 @message
@@ -172,6 +173,7 @@ def baseline(n_rt, total, chunk):
 
 
 def main() -> None:
+    heartbeat("tools/bench/actors.py")  # a status line on stderr every few seconds
     quick = "--quick" in sys.argv
     n_rt, total, chunk = (5_000, 1_000_000, 8192) if quick else (20_000, 5_000_000, 8192)
     with Runtime(backend="cpu") as rt:

@@ -122,6 +122,8 @@ def code_size(kernel) -> dict:
 
 
 def main() -> None:
+    from ringkernel_codegen.progress import heartbeat
+    heartbeat("tools/bench/codegen.py")  # a status line on stderr every few seconds
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--n", type=int, default=2048, help="heat grid size (n x n f32)")

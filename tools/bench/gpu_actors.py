@@ -28,6 +28,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from ringkernel_codegen import i64, message, ring_kernel  # noqa: E402
 from ringkernel_codegen.message import Array  # noqa: E402
+from ringkernel_codegen.progress import heartbeat  # noqa: E402
 
 
 @message
@@ -250,6 +251,7 @@ def driver_launch_and_graph(n):
 
 # -- report --------------------------------------------------------------------------------------
 def main(argv=None) -> int:
+    heartbeat("tools/bench/gpu_actors.py")  # a status line on stderr every few seconds
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--sustain-seconds", type=float, default=60.0)
