@@ -29,11 +29,6 @@ def compile_device(fn, span) -> ir.Function:
         f = parse_function(fn, kind="device")
         resolve.Resolver(f, fn).run()
         validate.run(f)
-        for node in ir.walk(f.body):
-            callee = getattr(node, "callee", None)
-            if getattr(callee, "category", None) == "stencil":
-                raise CodegenError(f"{callee.name}() is only defined in a @stencil body, not in device "
-                                   f"function '{f.name}'", node.span, "pass the coordinate as a parameter")
         infer.Inferer(f, device_compiler=compile_device).run()
         validate.mark_readonly(f)
     finally:

@@ -7,7 +7,7 @@ IDEs and type checkers read dsl.pyi, written from the same table by tools/gen_ds
 import inspect as _inspect
 import textwrap as _textwrap
 
-from .intrinsics import table as _table
+from .intrinsics import dsl_names as _dsl_names
 
 # Structural arguments keep their spec's name; value arguments are called x, y, z, w in order.
 _NAMED_SPECS = ("array", "index", "shape", "dtype")
@@ -42,7 +42,7 @@ def _describe(entry) -> None:
         object.__setattr__(entry, attr, value)
 
 
-_entries = _table()
+_entries = _dsl_names()
 for _entry in _entries.values():
     _describe(_entry)
 del _entry

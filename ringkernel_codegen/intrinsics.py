@@ -17,6 +17,9 @@ up here; they never special-case intrinsic names. Schema (see intrinsics/README.
                                   lists them)
     aliases                       Python callables mapped to this intrinsic ("math.sqrt", "builtins.min")
     cuda_requires                 extra CUDA headers (e.g. "cooperative_groups")
+    scope                         the one function kind whose body may call it: "stencil" (cell
+                                  coordinates) or "ring" (reached as ctx.<name>() in a handler, not
+                                  a dsl name); absent: any kernel or device function
 """
 from __future__ import annotations
 
@@ -30,6 +33,12 @@ from typing import Any
 from .errors import RingKernelError
 
 KINDS = {"expr", "barrier", "warp_collective", "block_collective", "alloc", "grid_barrier"}
+# scope -> (where such an intrinsic is defined, what to do elsewhere): errors quote both
+SCOPES = {
+    "stencil": ("a @stencil body", "in a @kernel, a thread's position is global_id_x(), global_id_y(), "
+                                   "global_id_z()"),
+    "ring": ("a @ring_kernel handler, as ctx.{name}()", "the actor context exists only in @ring_kernel handlers"),
+}
 # The spelling columns of the table, each with what errors call the code it spells (the emitters
 # of backends.py's backends look up their own column; see ringkernel_codegen/backends.py).
 COLUMNS = {"cuda": "CUDA C++", "numba": "numba.cuda", "cpu": "the CPU backend"}
@@ -49,6 +58,7 @@ class Intrinsic:
     E: tuple = ()
     aliases: tuple = ()
     cuda_requires: tuple = ()
+    scope: str = ""  # "" (anywhere), or the one function kind that may call it (SCOPES)
     source: str = ""
 
     def __call__(self, *args, **kwargs):
@@ -108,7 +118,7 @@ def load_table(folder: Path) -> dict[str, Intrinsic]:
 
 def _entry(raw: dict[str, Any], source: str) -> Intrinsic:
     known = {"name", "category", "params", "returns", "doc", "kind", "T", "E", "aliases",
-             "cuda_requires", *BACKENDS}
+             "cuda_requires", "scope", *BACKENDS}
     missing = [k for k in ("name", "params", "returns", "doc") if k not in raw]
     if missing:
         raise RingKernelError(f"{source}: intrinsic {raw.get('name', '?')} lacks {', '.join(missing)}")
@@ -119,11 +129,21 @@ def _entry(raw: dict[str, Any], source: str) -> Intrinsic:
     kind = raw.get("kind", "expr")
     if kind not in KINDS:
         raise RingKernelError(f"{source}: intrinsic {raw['name']} has unknown kind {kind!r}")
+    scope = raw.get("scope", "")
+    if scope and scope not in SCOPES:
+        raise RingKernelError(f"{source}: intrinsic {raw['name']} has unknown scope {scope!r} "
+                              f"(known: {', '.join(sorted(SCOPES))})")
     return Intrinsic(
         name=raw["name"], category=raw.get("category", "misc"), params=tuple(raw["params"]),
         returns=raw["returns"], doc=raw["doc"], spellings={b: raw[b] for b in BACKENDS if b in raw}, kind=kind,
         T=tuple(raw.get("T", ())), E=tuple(raw.get("E", ())), aliases=tuple(raw.get("aliases", ())),
-        cuda_requires=tuple(raw.get("cuda_requires", ())), source=source)
+        cuda_requires=tuple(raw.get("cuda_requires", ())), scope=scope, source=source)
+
+
+def dsl_names() -> dict[str, Intrinsic]:
+    """The entries importable from ringkernel_codegen.dsl: all but the ring context's operations,
+    which a handler reaches through its context argument (ctx.now())."""
+    return {n: e for n, e in table().items() if e.scope != "ring"}
 
 
 @functools.lru_cache(maxsize=None)

@@ -14,6 +14,7 @@ import numba
 import numpy as np
 import pytest
 
+from ringkernel_codegen.abi import actor as actor_abi
 from ringkernel_codegen import intrinsics
 from ringkernel_codegen.emit import cpu_rt as _rt
 from ringkernel_codegen.types import SCALARS
@@ -123,6 +124,8 @@ def cuda_test_source():
     prelude = (data_dir("templates") / "cuda_prelude.cuh").read_text()
     requires = sorted({r for e in ENTRIES for r in e.cuda_requires})
     lines = [f"#include <{r}.h>" for r in requires] + prelude.splitlines()
+    # what a ring handler has in scope (ring_actor.cu.j2): the context words and their RK_CTX_ names
+    lines += [f"#define RK_{k} ({getattr(actor_abi, k)})" for k in dir(actor_abi) if k.startswith("CTX_")]
     spans = []
     n = 0
     for entry in ENTRIES:
@@ -134,7 +137,8 @@ def cuda_test_source():
             ret_c = c_bound if ret in ("T", "E") else C_NAMES.get(ret, "int")
             decls = [f"{cuda_param_decl(p, bound)} a{i}" for i, p in enumerate(entry.params)
                      if p not in ("shape", "dtype")]
-            body = ["  const int _x = threadIdx.x, _y = threadIdx.y, _z = threadIdx.z; (void)_x; (void)_y; (void)_z;"]
+            body = ["  const int _x = threadIdx.x, _y = threadIdx.y, _z = threadIdx.z; (void)_x; (void)_y; (void)_z;",
+                    "  long long _rk_ctx[RK_CTX_WORDS] = {0}; (void)_rk_ctx;"]
             if entry.kind == "alloc":
                 for t in NUM:
                     body.append(f"  {{ {fill(text, [], T=C_NAMES[t], name='buf', dims='[4][8]')};")
@@ -188,6 +192,8 @@ CPU_EXCLUDED = {
     "cell_x": "stencil coordinate: needs the stencil skeleton's _x", "cell_y": "stencil coordinate",
     "cell_z": "stencil coordinate",
     "clock": "32-bit counter wraps; type checked in test_clocks",
+    "now": "ring context word: ctx.now() is checked by the actor tests (tests/runtime/test_actors.py)",
+    "actor_id": "ring context word: ctx.actor_id() is checked by the actor tests",
 }
 
 F_EDGE = [0.0, -0.0, 0.5, -0.75, 1.0, 2.5, -3.25, 10.0, 1e-3, 100.0, float("nan"), float("inf"), float("-inf")]
@@ -834,7 +840,7 @@ def numba_kernel(entry, bound, template):
     return f"def k(out, {', '.join(params)}):\n{body}\n", tuple([out] + sig)
 
 
-NUMBA_CASES = [(e, b) for e in ENTRIES if e.category != "stencil" for b in bindings(e) if e.supported("numba", b)]
+NUMBA_CASES = [(e, b) for e in ENTRIES if not e.scope for b in bindings(e) if e.supported("numba", b)]
 
 
 @pytest.mark.parametrize("entry", sorted({e for e, _ in NUMBA_CASES}, key=lambda e: e.name), ids=lambda e: e.name)

@@ -90,9 +90,9 @@ def render() -> str:
     if ROOT not in sys.path:
         sys.path.insert(0, ROOT)
     from ringkernel_codegen import dsl
-    from ringkernel_codegen.intrinsics import table
+    from ringkernel_codegen.intrinsics import dsl_names
 
-    entries = table()
+    entries = dsl_names()
     clash = sorted(RESERVED & set(entries))
     if clash:
         raise ValueError(f"intrinsic names {clash} shadow names dsl.pyi's annotations use")

@@ -6,7 +6,6 @@ import copy
 
 from ..ir import nodes as ir
 from ..message import is_message_type
-from ..passes.ring import RingOp
 from .common import device_functions
 from .cpu import CTX, HEADER, CpuEmitter, emit_device
 
@@ -29,15 +28,6 @@ class RingPyOps:
     def e_StateRef(self, e):
         return f"_rk_state.{e.field_name}"
 
-    def e_Call(self, e):
-        if isinstance(e.callee, RingOp):
-            if e.callee.name == "now":
-                return "_rk_ctx[_abi.CTX_NOW_PHYSICAL]"
-            if e.callee.name == "actor_id":
-                return "_rk_ctx[_abi.CTX_ACTOR_ID]"
-            raise AssertionError("send/fail are statements")
-        return super().e_Call(e)
-
     def s_StateStore(self, s, depth):
         self.emit(f"_rk_state.{s.field_name} = {self.expr(s.value)}", depth)
 
@@ -53,19 +43,13 @@ class RingPyOps:
             else:
                 self.emit(f"{target}.{name}[:] = 0", depth)
 
-    def s_ExprStmt(self, s, depth):
-        call = s.value
-        if isinstance(call, ir.Call) and isinstance(call.callee, RingOp):
-            op = call.callee
-            if op.name == "fail":
-                self.emit("_rk_ctx[_abi.CTX_FAILED] = 1", depth)
-                self.emit(f"_rk_ctx[_abi.CTX_FAIL_CODE] = {self.expr(call.args[0])}", depth)
-                self.emit("return _abi.FAILED", depth)
-                return
-            if op.name == "send":
-                self.emit_send(op.peer, call.args[0], depth)
-                return
-        super().s_ExprStmt(s, depth)
+    def s_Fail(self, s, depth):
+        self.emit("_rk_ctx[_abi.CTX_FAILED] = 1", depth)
+        self.emit(f"_rk_ctx[_abi.CTX_FAIL_CODE] = {self.expr(s.value)}", depth)
+        self.emit("return _abi.FAILED", depth)
+
+    def s_Send(self, s, depth):
+        self.emit_send(s.peer, s.value, depth)
 
     def s_Return(self, s, depth):
         if s.value is not None and isinstance(s.value, ir.Call) and is_message_type(s.value.callee):
@@ -101,8 +85,7 @@ class RingCpuEmitter(RingPyOps, CpuEmitter):
 
 
 def sends(f: ir.Function) -> bool:
-    return any(isinstance(n, ir.Call) and isinstance(n.callee, RingOp) and n.callee.name == "send"
-               for n in ir.walk(f.body))
+    return any(isinstance(n, ir.Send) for n in ir.walk(f.body))
 
 
 def emit_handler(f: ir.Function) -> str:

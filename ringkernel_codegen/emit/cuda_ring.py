@@ -15,7 +15,6 @@ from ..abi import actor as abi
 from ..abi import descriptors, layout, lifecycle
 from ..ir import nodes as ir
 from ..message import is_message_type
-from ..passes.ring import RingOp
 from .cuda import CudaEmitter, cname, emit_device
 from .common import device_functions
 
@@ -33,15 +32,6 @@ class RingCudaEmitter(CudaEmitter):
     def e_StateRef(self, e):
         return f"_rk_state->{e.field_name}"
 
-    def e_Call(self, e):
-        if isinstance(e.callee, RingOp):
-            if e.callee.name == "now":
-                return _ctx("CTX_NOW_PHYSICAL")
-            if e.callee.name == "actor_id":
-                return _ctx("CTX_ACTOR_ID")
-            raise AssertionError("send/fail are statements")
-        return super().e_Call(e)
-
     def s_StateStore(self, s, depth):
         self.emit(f"_rk_state->{s.field_name} = {self.expr(s.value)};", depth)
 
@@ -56,27 +46,21 @@ class RingCudaEmitter(CudaEmitter):
             else:
                 self.emit(f"for (int _rk_i = 0; _rk_i < {count}; ++_rk_i) {target}{name}[_rk_i] = 0;", depth)
 
-    def s_ExprStmt(self, s, depth):
-        call = s.value
-        if isinstance(call, ir.Call) and isinstance(call.callee, RingOp):
-            op = call.callee
-            if op.name == "fail":
-                self.emit("{", depth)
-                self.emit(f"{_ctx('CTX_FAILED')} = 1;", depth + 1)
-                self.emit(f"{_ctx('CTX_FAIL_CODE')} = {self.expr(call.args[0])};", depth + 1)
-                self.emit(f"return {abi.FAILED};", depth + 1)
-                self.emit("}", depth)
-                return
-            if op.name == "send":
-                struct = op.msg_type.__name__
-                self.emit("{", depth)
-                self.emit(f"{struct} _rk_out;", depth + 1)
-                self.fill("_rk_out.", call.args[0], depth + 1)
-                self.emit(f"if (rk_send_peer(_rk_peers, {op.peer}, _rk_ctx, &_rk_out, sizeof({struct})) != 0) "
-                          f"return {abi.FAILED};  // peer '{op.peer_name}'", depth + 1)
-                self.emit("}", depth)
-                return
-        super().s_ExprStmt(s, depth)
+    def s_Fail(self, s, depth):
+        self.emit("{", depth)
+        self.emit(f"{_ctx('CTX_FAILED')} = 1;", depth + 1)
+        self.emit(f"{_ctx('CTX_FAIL_CODE')} = {self.expr(s.value)};", depth + 1)
+        self.emit(f"return {abi.FAILED};", depth + 1)
+        self.emit("}", depth)
+
+    def s_Send(self, s, depth):
+        struct = s.msg_type.__name__
+        self.emit("{", depth)
+        self.emit(f"{struct} _rk_out;", depth + 1)
+        self.fill("_rk_out.", s.value, depth + 1)
+        self.emit(f"if (rk_send_peer(_rk_peers, {s.peer}, _rk_ctx, &_rk_out, sizeof({struct})) != 0) "
+                  f"return {abi.FAILED};  // peer '{s.peer_name}'", depth + 1)
+        self.emit("}", depth)
 
     def s_Return(self, s, depth):
         if s.value is not None and isinstance(s.value, ir.Call) and is_message_type(s.value.callee):

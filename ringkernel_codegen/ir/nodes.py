@@ -206,6 +206,25 @@ class ExprStmt(Stmt):
 
 
 @dataclass(eq=False)
+class Send(Stmt):
+    """ctx.send("peer", Msg(...)) in a ring handler: `value` is the message constructor (a Call of
+    the message type with keyword fields), `peer` the peer's index in sorted(peers). A failed send
+    marks the context and ends the handler (abi.actor: FAILED)."""
+
+    peer: int
+    peer_name: str
+    msg_type: Any
+    value: Expr
+
+
+@dataclass(eq=False)
+class Fail(Stmt):
+    """ctx.fail(code) in a ring handler: record `value` (i64) as the failure code and end the handler."""
+
+    value: Expr
+
+
+@dataclass(eq=False)
 class If(Stmt):
     cond: Expr
     body: list

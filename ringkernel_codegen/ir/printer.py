@@ -61,6 +61,10 @@ def stmts(body, depth=1) -> list:
             out.append(f"{pad}state.{s.field_name} = {expr(s.value)}")
         elif isinstance(s, ir.ExprStmt):
             out.append(f"{pad}{expr(s.value)}")
+        elif isinstance(s, ir.Send):
+            out.append(f"{pad}send peer {s.peer} ({s.peer_name}) {expr(s.value)}")
+        elif isinstance(s, ir.Fail):
+            out.append(f"{pad}fail {expr(s.value)}")
         elif isinstance(s, ir.If):
             out.append(f"{pad}if {expr(s.cond)}:")
             out.extend(stmts(s.body, depth + 1))

@@ -56,9 +56,8 @@ class Resolver(CallResolution, GlobalValues):
                     p.type = to_type(obj, p.span, "parameter type")
                     check_rank(p.type, p.span, f"parameter '{p.name}'")
             self.params[p.name] = p
-        prepare = getattr(self.hooks, "prepare", None)
-        if prepare is not None:
-            prepare(self)  # kind-specific rewrites of the untyped body (stencils: offset loops)
+        if self.hooks is not None:
+            self.hooks.prepare(self)  # kind-specific rewrites of the untyped body (stencils: offset loops)
         self._collect_locals(self.f.body)
         ArrayLocals(self).run()
         copies = self._assigned_params()
@@ -150,6 +149,10 @@ class Resolver(CallResolution, GlobalValues):
                                    "write `a, b = helper(...)` with a @device function that returns a tuple")
             return s
         if isinstance(s, ir.ExprStmt):
+            if self.hooks is not None:
+                hooked = self.hooks.expr_stmt(self, s)
+                if hooked is not None:
+                    return hooked
             s.value = self.expr(s.value)
             if isinstance(s.value, ir.Call) and isinstance(s.value.callee, Intrinsic) \
                     and s.value.callee.kind == "alloc":

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import types as T
 from ..errors import CodegenError
-from ..intrinsics import Intrinsic, alias_map, table
+from ..intrinsics import SCOPES, Intrinsic, alias_map, table
 from ..ir import nodes as ir
 from .resolve_globals import check_rank, to_type
 
@@ -64,6 +64,11 @@ class CallResolution:
         name = getattr(e.callee, "id", getattr(e.callee, "attr", "?"))
         args = [self.expr(a) for a in e.args]
         if isinstance(obj, Intrinsic):
+            if obj.scope and obj.scope != self.f.kind:
+                where, hint = SCOPES[obj.scope]
+                here = f"device function '{self.f.name}'" if self.f.kind == "device" else f"a @{self.f.kind}"
+                raise CodegenError(f"{obj.name}() is only defined in {where.format(name=obj.name)}, not in {here}",
+                                   e.span, "pass the value in as a parameter" if self.f.kind == "device" else hint)
             if obj.kind == "alloc":
                 raise CodegenError(f"{obj.name}() must be assigned directly to a variable", e.span,
                                    f"write `buf = {obj.name}(shape, dtype)` on its own line")

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from .. import types as T
 from ..errors import CodegenError
+from ..intrinsics import table
 from ..ir import nodes as ir
 from ..message import is_message_type
+from .hooks import Hooks
 
+# context methods -> number of positional arguments; send and fail are statements (ir.Send,
+# ir.Fail), now and actor_id the ring-scoped intrinsics of intrinsics/ring.toml
 CTX_METHODS = {"send": 2, "fail": 1, "now": 0, "actor_id": 0}
-
-
-class RingOp:
-    """A lowered context call; `peer` is the index of the peer in sorted(peers) for send."""
-
-    def __init__(self, name: str, peer: int | None = None, peer_name: str | None = None, msg_type=None):
-        self.name, self.peer, self.peer_name, self.msg_type = name, peer, peer_name, msg_type
-        self.__name__ = f"ctx.{name}"
+STATEMENTS = ("send", "fail")
 
 
 def field_type(cls, name: str, span, what: str):
@@ -26,7 +23,7 @@ def field_type(cls, name: str, span, what: str):
     return t if count == 1 else T.ArrayType(t, 1)
 
 
-class RingHooks:
+class RingHooks(Hooks):
     def __init__(self, ctx_name: str, msg_name: str, input_type, output_type, state_type, peers: dict):
         self.ctx, self.msg = ctx_name, msg_name
         self.input_type, self.output_type, self.state_type = input_type, output_type, state_type
@@ -72,8 +69,9 @@ class RingHooks:
     def load(self, resolver, e):
         return None
 
-    def call(self, resolver, e):
-        f = e.callee
+    def _ctx_method(self, e):
+        """The context method `e` calls (ctx.<m>(...)), its arguments checked; None if not one."""
+        f = e.callee if isinstance(e, ir.Call) else None
         if not (isinstance(f, ir.Attribute) and isinstance(f.value, ir.Name) and f.value.id == self.ctx):
             return None
         if f.attr not in CTX_METHODS:
@@ -81,23 +79,38 @@ class RingHooks:
                                "use ctx.send, ctx.fail, ctx.now, ctx.actor_id")
         if e.kwargs or len(e.args) != CTX_METHODS[f.attr]:
             raise CodegenError(f"ctx.{f.attr}() takes {CTX_METHODS[f.attr]} positional arguments", e.span)
-        if f.attr == "send":
-            peer = e.args[0]
-            if not (isinstance(peer, ir.Const) and isinstance(peer.value, str)):
-                raise CodegenError("ctx.send needs the peer's name as a string literal", peer.span,
-                                   'write ctx.send("next", Msg(...))')
-            if peer.value not in self.peers:
-                known = ", ".join(sorted(self.peers)) or "none declared"
-                raise CodegenError(f"unknown peer '{peer.value}' (peers: {known})", peer.span,
-                                   "declare it: @ring_kernel(..., peers={'name': MsgType})")
-            payload = resolver.expr(e.args[1])
-            want = self.peers[peer.value]
-            if not (isinstance(payload, ir.Call) and payload.callee is want):
-                raise CodegenError(f"peer '{peer.value}' receives {want.__name__} messages; build one inline: "
-                                   f"ctx.send(\"{peer.value}\", {want.__name__}(field=...))", e.args[1].span)
-            op = RingOp("send", self.peer_order.index(peer.value), peer.value, want)
-            return ir.Call(op, [payload], span=e.span)
-        return ir.Call(RingOp(f.attr), [resolver.expr(a) for a in e.args], span=e.span)
+        return f.attr
+
+    def call(self, resolver, e):
+        method = self._ctx_method(e)
+        if method is None:
+            return None
+        if method in STATEMENTS:
+            raise CodegenError(f"ctx.{method}(...) is a statement: it has no value", e.span,
+                               f"call it on a line of its own: ctx.{method}(...)")
+        return ir.Call(table()[method], [], span=e.span)
+
+    def expr_stmt(self, resolver, s):
+        e = s.value
+        method = self._ctx_method(e)
+        if method == "fail":
+            return ir.Fail(resolver.expr(e.args[0]), span=s.span)
+        if method != "send":
+            return None
+        peer = e.args[0]
+        if not (isinstance(peer, ir.Const) and isinstance(peer.value, str)):
+            raise CodegenError("ctx.send needs the peer's name as a string literal", peer.span,
+                               'write ctx.send("next", Msg(...))')
+        if peer.value not in self.peers:
+            known = ", ".join(sorted(self.peers)) or "none declared"
+            raise CodegenError(f"unknown peer '{peer.value}' (peers: {known})", peer.span,
+                               "declare it: @ring_kernel(..., peers={'name': MsgType})")
+        payload = resolver.expr(e.args[1])
+        want = self.peers[peer.value]
+        if not (isinstance(payload, ir.Call) and payload.callee is want):
+            raise CodegenError(f"peer '{peer.value}' receives {want.__name__} messages; build one inline: "
+                               f"ctx.send(\"{peer.value}\", {want.__name__}(field=...))", e.args[1].span)
+        return ir.Send(self.peer_order.index(peer.value), peer.value, want, payload, span=s.span)
 
     def construct(self, resolver, cls, e, args):
         if args:
@@ -134,10 +147,6 @@ class RingHooks:
     def ty(self, inf, e, soft):
         if isinstance(e, (ir.MsgRef, ir.StateRef)):
             return (e.type, False)
-        if isinstance(e, ir.Call) and isinstance(e.callee, RingOp):
-            for a in e.args:
-                inf.ty(a, soft)
-            return {"now": (T.i64, False), "actor_id": (T.i64, False)}.get(e.callee.name, (T.VOID, False))
         if isinstance(e, ir.Call) and is_message_type(e.callee):
             for v in e.kwargs.values():
                 tw = inf.ty(v, soft)
@@ -151,12 +160,7 @@ class RingHooks:
             self.fix_call(inf, e)
 
     def fix_call(self, inf, e):
-        if isinstance(e.callee, RingOp):
-            for a in e.args:
-                inf.fix(a)
-            if e.callee.name == "fail":
-                e.args = [inf.coerce(e.args[0], T.i64)]
-        elif is_message_type(e.callee):
+        if is_message_type(e.callee):
             for k, v in list(e.kwargs.items()):
                 inf.fix(v)
                 e.kwargs[k] = inf.coerce(v, e.callee.field_types[k])
@@ -166,6 +170,16 @@ class RingHooks:
             inf.ty(s.value)
             inf.fix(s.value)
             s.value = inf.coerce(s.value, self.state_type.field_types[s.field_name])
+        elif isinstance(s, ir.Send):
+            inf.ty(s.value)
+            inf.fix(s.value)
+        elif isinstance(s, ir.Fail):
+            inf.ty(s.value)
+            inf.fix(s.value)
+            inf.scalar((s.value.type, False), s.value)
+            s.value = inf.coerce(s.value, T.i64)
+        else:
+            super().coerce_stmt(inf, s)
 
     def is_return_handled(self, inf, s) -> bool:
         v = s.value

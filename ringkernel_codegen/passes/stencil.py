@@ -10,6 +10,7 @@ import numbers
 from .. import types as T
 from ..errors import CodegenError
 from ..ir import nodes as ir
+from .hooks import Hooks
 
 BOUNDARIES = ("skip", "clamp", "periodic", "zero")
 AXES = {1: ("x",), 2: ("y", "x"), 3: ("z", "y", "x")}
@@ -22,15 +23,12 @@ NEIGHBOURS = {
 IMPLICIT = {f"_{a}": T.i32 for a in "xyz"} | {f"_n{a}": T.i32 for a in "xyz"}
 
 
-class StencilHooks:
+class StencilHooks(Hooks):
     """Resolver hooks that turn field accesses into FieldRef nodes."""
 
     def __init__(self, ndim: int, halo: int):
         self.ndim, self.halo = ndim, halo
         self.fields: dict[str, T.ArrayType] = {}
-
-    def is_message(self, obj):
-        return False
 
     def prepare(self, resolver):
         """Loops over compile-time ranges whose variable is a field offset (`for dy in range(-1, 2):
@@ -52,9 +50,6 @@ class StencilHooks:
             if isinstance(t, T.ArrayType) and t.field:
                 self.fields[e.name] = t
                 return e.name
-        return None
-
-    def name(self, resolver, e):
         return None
 
     def attribute(self, resolver, e):
@@ -111,9 +106,6 @@ class StencilHooks:
 
     def store_attribute(self, resolver, s):
         raise CodegenError("cannot assign to an attribute in a stencil", s.span)
-
-    def call(self, resolver, e):
-        return None
 
 
 MAX_UNROLL = 64

@@ -411,6 +411,10 @@ def stencil_cell_in_device(u: Field2D[f32], out: Field2D[f32]):
     out[0, 0] = cell_helper(u[0, 0])
 
 
+def cell_in_kernel(x: f32[:]):
+    x[global_id()] = f32(cell_x())  # ERR:cell_in_kernel
+
+
 # issue #9: kernels the backends would build differently, or not at all
 def float_index_store(x: f32[:], s: f32):
     x[s] = 1.0  # ERR:float_index_store

@@ -50,3 +50,11 @@ def bare_context(ctx, msg: Add) -> Sum:
 def unknown_method(ctx, msg: Add) -> Sum:
     ctx.reply(Sum(value=msg.a))
     return Sum(value=msg.a)
+
+
+def send_as_value(ctx, msg: Add):
+    ok = ctx.send("next", Sum(value=msg.a))
+
+
+def fail_as_value(ctx, msg: Add):
+    code = 3 + ctx.fail(2)

@@ -112,6 +112,8 @@ MALFORMED = [
     ("wrong_annotation", dict(input=rk.Add, output=rk.Sum), "annotated Item but input=Add"),
     ("bare_context", dict(input=rk.Add, output=rk.Sum), "actor context"),
     ("unknown_method", dict(input=rk.Add, output=rk.Sum), "no method 'reply'"),
+    ("send_as_value", dict(input=rk.Add, peers={"next": rk.Sum}), "ctx.send(...) is a statement"),
+    ("fail_as_value", dict(input=rk.Add), "ctx.fail(...) is a statement"),
 ]
 
 
@@ -127,3 +129,19 @@ def test_malformed_handler_raises_codegen_error(name, options, needle):
 def test_non_message_types_are_refused():
     with pytest.raises(RingKernelError, match="must be a @message class"):
         ring_kernel(input=int)(bad.unknown_peer)
+
+
+def test_context_operations_are_ir_nodes_and_table_intrinsics():
+    """ctx.send / ctx.fail are statements of their own in the IR (ir.Send, ir.Fail) and ctx.now() /
+    ctx.actor_id() calls of the ring-scoped table entries, whatever the backend."""
+    from ringkernel_codegen.intrinsics import table
+    from ringkernel_codegen.ir import nodes as ir
+
+    sends = [n for n in ir.walk(rk.double._f.body) if isinstance(n, ir.Send)]
+    assert [(s.peer, s.peer_name, s.msg_type) for s in sends] == [(0, "next", rk.Item)]
+    fails = [n for n in ir.walk(rk.accumulate._f.body) if isinstance(n, ir.Fail)]
+    assert len(fails) == 1 and fails[0].value.type.name == "i64"
+    calls = {n.callee.name for n in ir.walk(rk.stamp._f.body) if isinstance(n, ir.Call) and n.callee in
+             table().values()}
+    assert {"now", "actor_id"} <= calls
+    assert "send peer 0 (next)" in rk.double.ir() and "fail " in rk.accumulate.ir()
