@@ -6,6 +6,7 @@ import threading
 from .errors import CodegenError, RingKernelError
 from .frontend import parse_function
 from .ir import nodes as ir
+from .ir import verify as verify_ir
 from .passes import infer, resolve, stencil, validate
 
 _device_cache: dict = {}
@@ -27,10 +28,13 @@ def compile_device(fn, span) -> ir.Function:
     stack.append(fn)
     try:
         f = parse_function(fn, kind="device")
+        _checkpoint(f, "parsed")
         resolve.Resolver(f, fn).run()
+        _checkpoint(f, "resolved")
         validate.run(f)
         infer.Inferer(f, device_compiler=compile_device).run()
         validate.mark_readonly(f)
+        _checkpoint(f, "typed")
     finally:
         stack.pop()
     _device_cache[key] = f
@@ -52,18 +56,28 @@ def compile_kernel(fn, kind: str, hooks=None, implicit=None, lower=None, infer_h
                            hint="this is a ringkernel bug; please report it with the kernel source") from exc
 
 
+def _checkpoint(f: ir.Function, phase: str) -> None:
+    """Between passes: the IR is what the pass promised (ir/verify.py; on when RINGKERNEL_VERIFY_IR=1)."""
+    if verify_ir.enabled():
+        verify_ir.verify(f, phase)
+
+
 def _compile_kernel(fn, kind, hooks, implicit, lower, infer_hooks) -> ir.Function:
     allow_untyped = kind == "ring"
     f = parse_function(fn, kind=kind, allow_untyped_first=allow_untyped)
+    _checkpoint(f, "parsed")
     resolve.Resolver(f, fn, hooks).run()
+    _checkpoint(f, "resolved")
     validate.run(f)
     if lower is not None:
         lower(f)
+        _checkpoint(f, "resolved")
     inf = infer.Inferer(f, device_compiler=compile_device, hooks=infer_hooks)
     if implicit:
         inf.params.update(implicit)
     inf.run()
     validate.mark_readonly(f)
+    _checkpoint(f, "typed")
     return f
 
 

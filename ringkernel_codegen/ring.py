@@ -11,7 +11,6 @@ peers, parallel, cpu_handler()), so `Runtime.launch` runs it on the CPU backend.
 """
 from __future__ import annotations
 
-import copy
 
 from . import backends, kinds
 from . import compile as C
@@ -106,7 +105,7 @@ class RingKernel:
         """The handler as a CUDA __device__ function (see emit/cuda_ring.py for its contract)."""
         from .emit import cuda_ring
 
-        return cuda_ring.emit_handler(copy.deepcopy(self._f), self.input_type, self.output_type, self.state_type)
+        return cuda_ring.emit_handler(self._f, self.input_type, self.output_type, self.state_type)
 
     @user_entry
     def cpu_handler(self):

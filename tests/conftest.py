@@ -12,6 +12,8 @@ import sys
 # cores, actor threads spinning) that made each small CPU-backend launch take ~12 ms instead of
 # 0.1 ms. Passive waiting keeps the suite fast; set before numba loads its threading layer.
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+# Check the IR between compiler passes (ringkernel_codegen/ir/verify.py) in every test.
+os.environ.setdefault("RINGKERNEL_VERIFY_IR", "1")
 
 import pytest
 

@@ -11,6 +11,8 @@ directly over the domain (prange over the outer axis). CpuEmitter lives in emit/
 """
 from __future__ import annotations
 
+import copy
+
 from ..errors import CodegenError
 from ..intrinsics import Intrinsic
 from ..ir import nodes as ir
@@ -40,6 +42,8 @@ def emit_device(dev: ir.Function) -> list:
 
 def emit_kernel(f: ir.Function) -> str:
     out = [HEADER.format(source=_src(f), kind="kernel", name=f.name)]
+    if inline.needed(f) or F.needs_fission(f):
+        f = copy.deepcopy(f)  # inlining and fission rewrite the body: on a copy, never the kernel's own IR
     inline.run(f)  # device functions holding barriers/collectives become part of the kernel body
     for dev in device_functions(f):
         out.extend(emit_device(dev))

@@ -2,7 +2,6 @@
 ringkernel_runtime.actor_abi: handler(msg, reply, state, ctx, peer_queues) -> int32."""
 from __future__ import annotations
 
-import copy
 
 from ..ir import nodes as ir
 from ..message import is_message_type
@@ -103,4 +102,4 @@ def emit_handler(f: ir.Function) -> str:
 def emit_ring(kernel, threads: int | None = None) -> str:
     """The ring kind's entry (kinds.RING): the njit handler the CPU actor loop calls (`threads`
     has no meaning here: the CPU loop runs one message at a time per actor thread)."""
-    return emit_handler(copy.deepcopy(kernel._f))
+    return emit_handler(kernel._f)

@@ -82,9 +82,7 @@ def emit_handler(f: ir.Function, input_type, output_type, state_type) -> str:
     for dev in device_functions(f):
         text, _ = emit_device(dev)
         parts.append(text)
-    em = RingCudaEmitter(f)
-    em.f.params = []  # ctx and msg are the fixed arguments below
-    body = em.body(1)
+    body = RingCudaEmitter(f).body(1)  # ctx and msg are the fixed arguments below
     out_t = output_type.__name__ if output_type is not None else "rk_no_output"
     state_t = state_type.__name__ if state_type is not None else "rk_no_state"
     parts.append(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import ClassVar
 
 from .. import types as T
 from ..ir import nodes as ir
@@ -28,6 +29,8 @@ from ..ir import nodes as ir
 @dataclass(eq=False)
 class ChainCompare(ir.Expr):
     """`x0 op0 x1 op1 x2 ...` with an impure middle operand (front end only; lowered below)."""
+
+    CHILDREN: ClassVar[tuple] = (("operands", "exprs"),)
 
     ops: list
     operands: list

@@ -2,12 +2,24 @@
 
 Expressions carry `type` (None before inference). Names are resolved by passes/resolve.py into
 Var (locals and params), Const (folded globals) or callee references.
+
+Each node class declares what it holds:
+- `CHILDREN`: its fields that hold other nodes, each with its shape (`expr`, `expr?` (or None),
+  `exprs` (a list), `kwexprs` (a dict of name -> expr), `stmts` (a list of statements), `params`,
+  `callee` (a Name/Attribute before resolution, then an intrinsic, device function or type));
+  `children()`, `walk()`, ir/visit.py's Visitor and Rewriter and ir/verify.py read them, so no
+  pass reflects over dataclass fields;
+- every other field is data, including what a pass fills in later (`Call.bound`, `Call.elem`,
+  `MsgRef.extent`, `Store.field_store`): declared here with its default, never attached ad hoc.
+Operators, function kinds and memory spaces are `StrEnum`s (they compare and format as their
+spelling, so emitters index their tables with them unchanged); constructors accept the strings.
 """
 from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from enum import StrEnum
+from typing import Any, ClassVar, Optional
 
 from .. import types as T
 from ..errors import Span
@@ -18,9 +30,55 @@ from ..intrinsics import Intrinsic
 TEMP_PREFIX = "_rk_t"
 
 
+class BinaryOperator(StrEnum):
+    ADD = "+"
+    SUB = "-"
+    MUL = "*"
+    DIV = "/"
+    FLOORDIV = "//"
+    MOD = "%"
+    POW = "**"
+    BITAND = "&"
+    BITOR = "|"
+    BITXOR = "^"
+    LSHIFT = "<<"
+    RSHIFT = ">>"
+    AND = "and"
+    OR = "or"
+
+
+class UnaryOperator(StrEnum):
+    NEG = "-"
+    POS = "+"
+    INVERT = "~"
+    NOT = "not"
+
+
+class CompareOperator(StrEnum):
+    LT = "<"
+    LE = "<="
+    GT = ">"
+    GE = ">="
+    EQ = "=="
+    NE = "!="
+
+
+class FunctionKind(StrEnum):
+    KERNEL = "kernel"
+    STENCIL = "stencil"
+    DEVICE = "device"
+    RING = "ring"
+
+
+class MemorySpace(StrEnum):
+    SHARED = "shared"
+    LOCAL = "local"
+
+
 @dataclass(eq=False)
 class Node:
     span: Optional[Span] = field(default=None, kw_only=True, repr=False, compare=False)
+    CHILDREN: ClassVar[tuple] = ()  # ((field, shape), ...): see the module doc
 
     def __deepcopy__(self, memo):
         """Copy the tree with one Python frame per level (copy.deepcopy's generic path takes four,
@@ -39,13 +97,14 @@ class Node:
 @dataclass(eq=False)
 class Expr(Node):
     type: Any = field(default=None, kw_only=True)
-    weak = False  # class default; inference sets it per instance for bare-literal expressions
+    # a bare Python literal (or an expression of them): adopts the type of the operand it meets;
+    # the front end sets it on literals, inference settles it (passes/typerules.py)
+    weak: bool = field(default=False, kw_only=True, repr=False, compare=False)
 
 
 @dataclass(eq=False)
 class Const(Expr):
     value: Any
-    weak: bool = False  # a bare Python literal: adopts the type of the other operand
 
 
 @dataclass(eq=False)
@@ -58,6 +117,8 @@ class Name(Expr):
 @dataclass(eq=False)
 class Attribute(Expr):
     """An unresolved attribute chain such as math.sqrt or u.north (front end output only)."""
+
+    CHILDREN: ClassVar[tuple] = (("value", "expr"),)
 
     value: Expr
     attr: str
@@ -81,6 +142,8 @@ class ParamRef(Expr):
 
 @dataclass(eq=False)
 class Load(Expr):
+    CHILDREN: ClassVar[tuple] = (("array", "expr"), ("indices", "exprs"))
+
     array: Expr
     indices: list
 
@@ -89,32 +152,51 @@ class Load(Expr):
 class Shape(Expr):
     """arr.shape[axis] / len(arr)."""
 
+    CHILDREN: ClassVar[tuple] = (("array", "expr"),)
+
     array: Expr
     axis: int
 
 
 @dataclass(eq=False)
 class BinOp(Expr):
-    op: str  # + - * / // % ** & | ^ << >> and or
+    CHILDREN: ClassVar[tuple] = (("left", "expr"), ("right", "expr"))
+
+    op: BinaryOperator
     left: Expr
     right: Expr
+
+    def __post_init__(self):
+        self.op = BinaryOperator(self.op)
 
 
 @dataclass(eq=False)
 class UnaryOp(Expr):
-    op: str  # - + ~ not
+    CHILDREN: ClassVar[tuple] = (("operand", "expr"),)
+
+    op: UnaryOperator
     operand: Expr
+
+    def __post_init__(self):
+        self.op = UnaryOperator(self.op)
 
 
 @dataclass(eq=False)
 class Compare(Expr):
-    op: str  # < <= > >= == !=
+    CHILDREN: ClassVar[tuple] = (("left", "expr"), ("right", "expr"))
+
+    op: CompareOperator
     left: Expr
     right: Expr
+
+    def __post_init__(self):
+        self.op = CompareOperator(self.op)
 
 
 @dataclass(eq=False)
 class Select(Expr):
+    CHILDREN: ClassVar[tuple] = (("cond", "expr"), ("then", "expr"), ("orelse", "expr"))
+
     cond: Expr
     then: Expr
     orelse: Expr
@@ -122,6 +204,8 @@ class Select(Expr):
 
 @dataclass(eq=False)
 class Cast(Expr):
+    CHILDREN: ClassVar[tuple] = (("value", "expr"),)
+
     value: Expr  # target type is .type
 
 
@@ -129,13 +213,20 @@ class Cast(Expr):
 class Call(Expr):
     """A call; after resolution `callee` is an Intrinsic, a DeviceFunction, a type (cast) or a str."""
 
+    CHILDREN: ClassVar[tuple] = (("callee", "callee"), ("args", "exprs"), ("kwargs", "kwexprs"))
+
     callee: Any
     args: list
     kwargs: dict = field(default_factory=dict)
+    # an intrinsic call's bindings, set by passes/binding.py: T (or E when there is no T), and E
+    bound: Any = field(default=None, kw_only=True, repr=False, compare=False)
+    elem: Any = field(default=None, kw_only=True, repr=False, compare=False)
 
 
 @dataclass(eq=False)
 class TupleExpr(Expr):
+    CHILDREN: ClassVar[tuple] = (("items", "exprs"),)
+
     items: list
 
 
@@ -152,15 +243,19 @@ class StateRef(Expr):
     """ctx.state.<field> in a ring kernel."""
 
     field_name: str
+    extent: int = field(default=1, kw_only=True)  # element count of the field (1: a scalar)
 
 
 @dataclass(eq=False)
 class MsgRef(Expr):
     """A field of the incoming message in a ring kernel handler (msg.<field>)."""
 
+    CHILDREN: ClassVar[tuple] = (("index", "expr?"),)
+
     var: str
     field_name: str
     index: Optional[Expr] = None
+    extent: int = field(default=1, kw_only=True)  # element count of the field (1: a scalar)
 
 
 # ---------------------------------------------------------------- statements
@@ -171,6 +266,8 @@ class Stmt(Node):
 
 @dataclass(eq=False)
 class Assign(Stmt):
+    CHILDREN: ClassVar[tuple] = (("value", "expr"),)
+
     target: str
     value: Expr
     annotation: Any = None  # a ScalarType given by `v: i64 = ...`
@@ -181,6 +278,8 @@ class Unpack(Stmt):
     """`a, b = f(...)`: the values of a @device function that returns a tuple, into locals.
     `temp` names the tuple where an emitter needs a variable for it."""
 
+    CHILDREN: ClassVar[tuple] = (("value", "expr"),)
+
     targets: list
     value: Expr
     temp: str = ""
@@ -188,13 +287,18 @@ class Unpack(Stmt):
 
 @dataclass(eq=False)
 class Store(Stmt):
+    CHILDREN: ClassVar[tuple] = (("array", "expr"), ("indices", "exprs"), ("value", "expr"))
+
     array: Expr
     indices: list
     value: Expr
+    field_store: str = field(default="", kw_only=True)  # a stencil's own-cell write: the field's name
 
 
 @dataclass(eq=False)
 class StateStore(Stmt):
+    CHILDREN: ClassVar[tuple] = (("value", "expr"), ("index", "expr?"))
+
     field_name: str
     value: Expr
     index: Optional[Expr] = None
@@ -202,6 +306,8 @@ class StateStore(Stmt):
 
 @dataclass(eq=False)
 class ExprStmt(Stmt):
+    CHILDREN: ClassVar[tuple] = (("value", "expr"),)
+
     value: Expr
 
 
@@ -210,6 +316,8 @@ class Send(Stmt):
     """ctx.send("peer", Msg(...)) in a ring handler: `value` is the message constructor (a Call of
     the message type with keyword fields), `peer` the peer's index in sorted(peers). A failed send
     marks the context and ends the handler (abi.actor: FAILED)."""
+
+    CHILDREN: ClassVar[tuple] = (("value", "expr"),)
 
     peer: int
     peer_name: str
@@ -221,11 +329,15 @@ class Send(Stmt):
 class Fail(Stmt):
     """ctx.fail(code) in a ring handler: record `value` (i64) as the failure code and end the handler."""
 
+    CHILDREN: ClassVar[tuple] = (("value", "expr"),)
+
     value: Expr
 
 
 @dataclass(eq=False)
 class If(Stmt):
+    CHILDREN: ClassVar[tuple] = (("cond", "expr"), ("body", "stmts"), ("orelse", "stmts"))
+
     cond: Expr
     body: list
     orelse: list
@@ -233,6 +345,8 @@ class If(Stmt):
 
 @dataclass(eq=False)
 class For(Stmt):
+    CHILDREN: ClassVar[tuple] = (("start", "expr"), ("stop", "expr"), ("step", "expr"), ("body", "stmts"))
+
     var: str
     start: Expr
     stop: Expr
@@ -242,6 +356,8 @@ class For(Stmt):
 
 @dataclass(eq=False)
 class While(Stmt):
+    CHILDREN: ClassVar[tuple] = (("cond", "expr"), ("body", "stmts"))
+
     cond: Expr
     body: list
 
@@ -258,6 +374,8 @@ class Continue(Stmt):
 
 @dataclass(eq=False)
 class Return(Stmt):
+    CHILDREN: ClassVar[tuple] = (("value", "expr?"),)
+
     value: Optional[Expr] = None
 
 
@@ -266,9 +384,12 @@ class Alloc(Stmt):
     """shared_array / local_array: `space` is 'shared' or 'local'."""
 
     name: str
-    space: str
+    space: MemorySpace
     shape: tuple
     dtype: Any
+
+    def __post_init__(self):
+        self.space = MemorySpace(self.space)
 
 
 @dataclass(eq=False)
@@ -288,41 +409,48 @@ class Param(Node):
 class Function(Node):
     """A kernel or device function. `kind` is kernel | stencil | device | ring."""
 
+    CHILDREN: ClassVar[tuple] = (("params", "params"), ("body", "stmts"))
+
     name: str
     params: list
     body: list
-    kind: str = "kernel"
+    kind: FunctionKind = FunctionKind.KERNEL
     return_type: Any = None
     locals: dict = field(default_factory=dict)  # name -> type, filled by inference
     options: dict = field(default_factory=dict)
     file: str = ""
     temps: set = field(default_factory=set)  # names of the front end's temporaries (TEMP_PREFIX)
 
+    def __post_init__(self):
+        self.kind = FunctionKind(self.kind)
+
+
+def children(node) -> list:
+    """The nodes `node` holds, in CHILDREN order (a list: its items)."""
+    if isinstance(node, list):
+        return node
+    out = []
+    for name, shape in getattr(node, "CHILDREN", ()):
+        value = getattr(node, name)
+        if value is None:
+            continue
+        if shape in ("expr", "expr?"):
+            out.append(value)
+        elif shape == "callee":
+            if isinstance(value, Node):
+                out.append(value)
+        elif shape == "kwexprs":
+            out.extend(value.values())
+        else:
+            out.extend(value)
+    return out
+
 
 def walk(node):
     """Yield every node below (and including) `node`, depth first, statements before their parts."""
     yield node
-    for value in _children(node):
+    for value in children(node):
         yield from walk(value)
-
-
-def _children(node):
-    if isinstance(node, list):
-        return node
-    if not isinstance(node, Node):
-        return []
-    out = []
-    for name in getattr(node, "__dataclass_fields__", {}):
-        if name in ("span", "type", "annotation", "dtype"):
-            continue
-        value = getattr(node, name)
-        if isinstance(value, Node):
-            out.append(value)
-        elif isinstance(value, (list, tuple)):
-            out.extend(v for v in value if isinstance(v, Node))
-        elif isinstance(value, dict):
-            out.extend(v for v in value.values() if isinstance(v, Node))
-    return out
 
 
 _SHARED = (str, int, float, bool, type(None), Span, T.ScalarType, T.ArrayType, T.VoidType, Intrinsic, type)

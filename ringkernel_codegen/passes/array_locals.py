@@ -6,6 +6,7 @@ import copy
 from .. import types as T
 from ..errors import CodegenError
 from ..ir import nodes as ir
+from ..ir.visit import child_slots, set_child
 
 
 class ArrayLocals:
@@ -154,15 +155,13 @@ class ArrayLocals:
         """Rewrite array-local uses inside `e` into choices between the arrays."""
         if e is None:
             return e
-        for name in getattr(e, "__dataclass_fields__", {}):
-            if name in ("span", "type"):
-                continue
-            v = getattr(e, name)
-            if isinstance(v, ir.Expr) and not (name == "array" and self._is_local(v)) and \
-                    not (isinstance(e, ir.Attribute) and name == "value" and self._is_local(v)):
-                setattr(e, name, self.expr(v))
-            elif isinstance(v, list):
-                setattr(e, name, [self.expr(x) if isinstance(x, ir.Expr) and not self._is_local(x) else x for x in v])
+        for name, key, v in list(child_slots(e)):
+            if key is None:  # an array slot holding an array local is chosen below, as a whole load
+                keep = self._is_local(v) and (name == "array" or isinstance(e, ir.Attribute))
+            else:            # an array local passed to a call: call_expr chooses
+                keep = self._is_local(v)
+            if not keep:
+                set_child(e, name, key, self.expr(v))
         if isinstance(e, ir.Load):
             target = e.array.value if isinstance(e.array, ir.Attribute) else e.array
             if self._is_local(target):

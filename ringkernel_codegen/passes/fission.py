@@ -29,6 +29,7 @@ from .. import types as T
 from ..errors import CodegenError
 from ..intrinsics import Intrinsic
 from ..ir import nodes as ir
+from ..ir.visit import map_children
 from .fission_program import (Coll, GFor, GIf, GLoop, GSync, Part, Program, Seg, UBreak, UContinue, UFor, UIf,
                               ULoop)
 from .inline import has_sync
@@ -232,15 +233,7 @@ class Fission:
             v = ir.Var(name, span=e.span)
             v.type = e.type
             return v
-        for fname in getattr(e, "__dataclass_fields__", {}):
-            if fname in ("span", "type", "callee"):
-                continue
-            v = getattr(e, fname)
-            if isinstance(v, ir.Expr):
-                setattr(e, fname, self.hoist(v, out))
-            elif isinstance(v, list):
-                setattr(e, fname, [self.hoist(x, out) if isinstance(x, ir.Expr) else x for x in v])
-        return e
+        return map_children(e, lambda x: self.hoist(x, out))
 
     def lift(self, s, in_lifted_loop, loop_block=False) -> list:
         pre: list = []

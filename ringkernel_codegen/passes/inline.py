@@ -27,6 +27,7 @@ from .. import types as T
 from ..errors import CodegenError
 from ..intrinsics import Intrinsic
 from ..ir import nodes as ir
+from ..ir.visit import child_slots, map_children, set_child
 
 SYNC_KINDS = ("barrier", "grid_barrier", "warp_collective", "block_collective")
 
@@ -71,9 +72,6 @@ def run(f: ir.Function) -> bool:
 
 
 # ---------------------------------------------------------------- tree helpers
-_SKIP = ("span", "type", "callee", "annotation", "dtype")
-
-
 def clone(node):
     """A copy of an IR subtree: new nodes, shared types, spans and callees (so every inlined copy
     of a call still names the same device function)."""
@@ -81,18 +79,7 @@ def clone(node):
         return [clone(x) for x in node]
     if not isinstance(node, ir.Node):
         return node
-    new = copy.copy(node)
-    for name in node.__dataclass_fields__:
-        if name in _SKIP:
-            continue
-        v = getattr(node, name)
-        if isinstance(v, ir.Node):
-            setattr(new, name, clone(v))
-        elif isinstance(v, list):
-            setattr(new, name, [clone(x) for x in v])
-        elif isinstance(v, dict):
-            setattr(new, name, {k: clone(x) for k, x in v.items()})
-    return new
+    return map_children(copy.copy(node), clone)
 
 
 # the value a parameter was called with, where the body assigns to the parameter (the front end
@@ -120,17 +107,7 @@ def _substitute(node, subst: dict, rename: dict):
         node.var = rename.get(node.var, node.var)
     elif isinstance(node, ir.Alloc):
         node.name = rename.get(node.name, node.name)
-    for name in node.__dataclass_fields__:
-        if name in _SKIP:
-            continue
-        v = getattr(node, name)
-        if isinstance(v, ir.Node):
-            setattr(node, name, _substitute(v, subst, rename))
-        elif isinstance(v, list):
-            setattr(node, name, [_substitute(x, subst, rename) for x in v])
-        elif isinstance(v, dict):
-            setattr(node, name, {k: _substitute(x, subst, rename) for k, x in v.items()})
-    return node
+    return map_children(node, lambda x: _substitute(x, subst, rename))
 
 
 def _var(name, t, span):
@@ -290,20 +267,10 @@ class Inliner:
             pre.append(ir.If(cond, [*then_pre, ir.Assign(name, then, span=e.span)],
                              [*else_pre, ir.Assign(name, orelse, span=e.span)], span=e.span))
             return _var(name, e.type, e.span)
-        fields = [n for n in e.__dataclass_fields__ if n not in _SKIP]
-        slots = []  # (field, index or None, expr) in evaluation order
-        for name in fields:
-            v = getattr(e, name)
-            if isinstance(v, ir.Expr):
-                slots.append((name, None, v))
-            elif isinstance(v, list):
-                slots.extend((name, i, x) for i, x in enumerate(v) if isinstance(x, ir.Expr))
+        slots = list(child_slots(e))  # (field, index or None, expr) in evaluation order
         lowered = self.operands([x for _, _, x in slots], pre)
         for (name, i, _), x in zip(slots, lowered):
-            if i is None:
-                setattr(e, name, x)
-            else:
-                getattr(e, name)[i] = x
+            set_child(e, name, i, x)
         return e
 
     # ------------------------------------------------------------ one call site

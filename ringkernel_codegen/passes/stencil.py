@@ -10,6 +10,7 @@ import numbers
 from .. import types as T
 from ..errors import CodegenError
 from ..ir import nodes as ir
+from ..ir.visit import Rewriter, map_children
 from .hooks import Hooks
 
 BOUNDARIES = ("skip", "clamp", "periodic", "zero")
@@ -128,20 +129,14 @@ def _loop_level(stmts):
             yield from _loop_level(s.orelse)
 
 
-def _substitute(e, var: str, value: int):
-    if isinstance(e, ir.Name) and e.id == var:
-        return ir.Const(value, weak=True, span=e.span)
-    for name in getattr(e, "__dataclass_fields__", {}):
-        if name in ("span", "type"):
-            continue
-        v = getattr(e, name)
-        if isinstance(v, ir.Node):
-            setattr(e, name, _substitute(v, var, value))
-        elif isinstance(v, list):
-            setattr(e, name, [_substitute(x, var, value) if isinstance(x, ir.Node) else x for x in v])
-        elif isinstance(v, dict):
-            setattr(e, name, {k: _substitute(x, var, value) if isinstance(x, ir.Node) else x for k, x in v.items()})
-    return e
+class _Substitute(Rewriter):
+    """An unrolled iteration's body: the loop variable's name replaced by its value."""
+
+    def __init__(self, var: str, value: int):
+        self.var, self.value = var, value
+
+    def visit_Name(self, e):
+        return ir.Const(self.value, weak=True, span=e.span) if e.id == self.var else e
 
 
 def _unroll_block(resolver, stmts: list, fields: set, whole: list) -> list:
@@ -173,7 +168,7 @@ def _unroll_block(resolver, stmts: list, fields: set, whole: list) -> list:
                 raise CodegenError(f"loop variable '{s.var}' is assigned inside its loop", assigned.span,
                                    "use another variable; the loop variable follows range() only")
             for v in values:
-                body = [_substitute(copy.deepcopy(x), s.var, v) for x in s.body]
+                body = _Substitute(s.var, v).visit_block(copy.deepcopy(s.body))
                 out.extend(_unroll_block(resolver, body, fields, whole))
             inside = sum(1 for n in ir.walk(s.body) if isinstance(n, ir.Name) and n.id == s.var)
             everywhere = sum(1 for n in ir.walk(whole) if isinstance(n, ir.Name) and n.id == s.var)
@@ -189,7 +184,7 @@ def _unroll_block(resolver, stmts: list, fields: set, whole: list) -> list:
 
 def lower(f: ir.Function, hooks: StencilHooks, boundary: str) -> str:
     """Rewrite FieldRefs to Loads; returns the name of the field that sets the domain extents."""
-    written = [s.field_store for s in ir.walk(f.body) if isinstance(s, ir.Store) and hasattr(s, "field_store")]
+    written = [s.field_store for s in ir.walk(f.body) if isinstance(s, ir.Store) and s.field_store]
     if not written:
         raise CodegenError(f"stencil '{f.name}' writes no field", f.span,
                            "assign the result to the output field, e.g. out[0, 0] = ...")
@@ -209,7 +204,7 @@ def _rewrite_block(stmts, axes, boundary):
             if hasattr(s, name) and isinstance(getattr(s, name), ir.Expr):
                 setattr(s, name, _rewrite(getattr(s, name), axes, boundary))
         if isinstance(s, ir.Store):
-            if hasattr(s, "field_store"):
+            if s.field_store:
                 s.array = ir.Var(s.field_store, span=s.span)
                 s.indices = [ir.Var(f"_{a}", span=s.span) for a in axes]
             else:
@@ -223,15 +218,7 @@ def _rewrite_block(stmts, axes, boundary):
 def _rewrite(e, axes, boundary):
     if isinstance(e, ir.FieldRef):
         return _field_load(e, axes, boundary)
-    for name in getattr(e, "__dataclass_fields__", {}):
-        if name in ("span", "type"):
-            continue
-        v = getattr(e, name)
-        if isinstance(v, ir.Expr):
-            setattr(e, name, _rewrite(v, axes, boundary))
-        elif isinstance(v, list):
-            setattr(e, name, [_rewrite(x, axes, boundary) if isinstance(x, ir.Expr) else x for x in v])
-    return e
+    return map_children(e, lambda x: _rewrite(x, axes, boundary))
 
 
 def _shift(v, d, span):

@@ -65,7 +65,7 @@ class Uniformity:
             elif hasattr(e.callee, "ir") and self.device_varying(e.callee.ir):
                 return True
             return any(self.varying(a) for a in e.args)
-        return any(self.varying(c) for c in ir._children(e))
+        return any(self.varying(c) for c in ir.children(e))
 
     def add(self, name):
         self.names.add(name)
