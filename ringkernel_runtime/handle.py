@@ -57,8 +57,13 @@ class KernelHandle(HandleLifecycle, HandleMessaging):
         self._producers: weakref.WeakSet = weakref.WeakSet()   # handles wired to send to this one
         self.crash: BaseException | None = None
         self.started_ns = 0
-        # the per-message send path, bound once
+        # the per-message send and receive paths, bound once
         self._input_type, self._lane, self._tick = kernel.input_type, actor.host_lane, runtime.hlc.tick
+        self._observe = runtime.hlc.observe
+        out = kernel.output_type
+        self._replies = actor.out if out is not None else None
+        self._output_type = out
+        self._set_reply_record = out.record.__set__ if out is not None else None   # the slot's setter
 
     # -- inspection ----------------------------------------------------------------------------
     def read_state(self):

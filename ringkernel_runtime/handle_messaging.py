@@ -14,6 +14,9 @@ from .lifecycle import KernelState
 from .queues import wait_until
 
 S = KernelState
+_TERMINATED, _FAILED = S.TERMINATED, S.FAILED
+_INF = float("inf")
+_new = object.__new__
 
 
 class HandleMessaging:
@@ -57,35 +60,44 @@ class HandleMessaging:
         Raises ActorTerminatedError (ActorFailedError) at once when the actor is terminated or
         failed for good; QueueFullError when its queue stays full for `timeout` seconds
         (default: LaunchOptions.send_timeout; only with overflow="block")."""
+        # the per-message path: every attribute it needs was bound in KernelHandle.__init__,
+        # locks are taken without `with` (twice the cost), the queue and clock inline their rules
         rec = msg.record if type(msg) is self._input_type else self._record_of(msg)
         if timeout is not None:
             timeout = check_timeout(timeout)
         q = self._lane
-        letter = None
-        with q.send_lock:          # terminate drains under this lock: a send is processed,
-            st = self.lifecycle._state         # dead-lettered or refused, never lost
-            if st is S.TERMINATED or st is S.FAILED:
+        lock = q.send_lock
+        lock.acquire()             # terminate drains under this lock: a send is processed,
+        try:                       # dead-lettered or refused, never lost
+            st = self.lifecycle._state
+            if st is _TERMINATED or st is _FAILED:
                 self._check_alive()
             corr = next(self._corr)
             physical, logical = self._tick()
             if q.push_one(rec, corr, physical, logical):
                 return corr
-            policy = self.options.overflow
-            if policy == "dead_letter":
-                letter = DeadLetter("queue_full", self.kernel.input_type.from_record(rec), self.name,
-                                    time.time(), None, corr)
-            else:
-                timeout = self.options.send_timeout if timeout is None else timeout
-                if policy == "error" or not wait_until(lambda: q.free() > 0 or self._refusal() is not None,
-                                                       timeout):
-                    raise QueueFullError(f"actor {self.name}: input queue full ({q.capacity} messages) for "
-                                         f"{0 if policy == 'error' else timeout}s; raise queue_capacity, "
-                                         "receive replies faster, or use overflow='dead_letter'")
-                self._check_alive()
-                q.push_one(rec, corr, physical, logical)
-                return corr
-        self.runtime.dead_letters.add(letter)      # outside the lock: hooks may run
+            letter = self._send_to_full_queue(q, rec, corr, physical, logical, timeout)
+        finally:
+            lock.release()
+        if letter is not None:
+            self.runtime.dead_letters.add(letter)      # outside the lock: hooks may run
         return corr
+
+    def _send_to_full_queue(self, q, rec, corr, physical, logical, timeout):
+        """The queue was full: apply the overflow policy (the caller holds q.send_lock); returns
+        the dead letter to file, or None when the message went in after waiting."""
+        policy = self.options.overflow
+        if policy == "dead_letter":
+            return DeadLetter("queue_full", self.kernel.input_type.from_record(rec), self.name,
+                              time.time(), None, corr)
+        timeout = self.options.send_timeout if timeout is None else timeout
+        if policy == "error" or not wait_until(lambda: q.free() > 0 or self._refusal() is not None, timeout):
+            raise QueueFullError(f"actor {self.name}: input queue full ({q.capacity} messages) for "
+                                 f"{0 if policy == 'error' else timeout}s; raise queue_capacity, "
+                                 "receive replies faster, or use overflow='dead_letter'")
+        self._check_alive()
+        q.push_one(rec, corr, physical, logical)
+        return None
 
     def _alive_now(self) -> bool:
         return self._refusal() is None
@@ -159,22 +171,36 @@ class HandleMessaging:
         Raises ReceiveTimeout (a TimeoutError) when none arrives within `timeout` seconds (None:
         wait as long as it takes), and at once ActorTerminatedError (ActorFailedError) when the
         actor has stopped and no reply is left."""
-        timeout = check_timeout(timeout)
-        q = self._out_queue()
-        with q.receive_lock:
-            got = q.pop_one()
+        if type(timeout) is not float or not 0.0 <= timeout < _INF:
+            timeout = check_timeout(timeout)
+        q = self._replies
+        if q is None:
+            q = self._out_queue()                      # raises: output=None
+        lock = q.receive_lock
+        lock.acquire()
+        try:
+            got = q.pop_record()
             if got is None:
-                wait_until(lambda: q.depth() > 0 or self._replies_over(), timeout)
-                got = q.pop_one()
-                if got is None:
-                    if self._replies_over():
-                        err = self._refusal()
-                        raise type(err)(f"{err} No reply is left to receive.")
-                    raise ReceiveTimeout(f"no reply from actor {self.name} within {timeout}s "
-                                         f"(state {self.state.name}, {q.depth()} replies queued)")
-        rec, (_, phys, logical) = got
-        self.runtime.hlc.update(phys, logical)
-        return self.kernel.output_type.from_array(rec)
+                got = self._wait_for_reply(q, timeout)
+        finally:
+            lock.release()
+        rec, phys, logical = got
+        self._observe(phys, logical)
+        reply = _new(self._output_type)
+        self._set_reply_record(reply, rec)  # `reply.record = rec`: rec is a private copy (pop_record)
+        return reply
+
+    def _wait_for_reply(self, q, timeout):
+        """No reply was waiting: wait up to `timeout` (the caller holds q.receive_lock)."""
+        wait_until(lambda: q.depth() > 0 or self._replies_over(), timeout)
+        got = q.pop_record()
+        if got is None:
+            if self._replies_over():
+                err = self._refusal()
+                raise type(err)(f"{err} No reply is left to receive.")
+            raise ReceiveTimeout(f"no reply from actor {self.name} within {timeout}s "
+                                 f"(state {self.state.name}, {q.depth()} replies queued)")
+        return got
 
     def receive_many(self, max_count: int, timeout: float | None = 1.0, headers: bool = False):
         """Up to max_count replies as a structured array (what arrived by the timeout; maybe empty;

@@ -33,6 +33,8 @@ from .layout import (MESSAGE_HEADER, QH_CAPACITY, QH_HEAD, QH_LOCK, QH_MASK, QH_
 _WEAK_ORDER = platform.machine().lower() not in ("x86_64", "amd64", "i686", "x86")
 _META_SIZE = MESSAGE_HEADER.size
 _pack_meta = struct.Struct("<QQQQ").pack_into   # the header as its four 64-bit words
+_unpack_meta = struct.Struct("<QQQQ").unpack_from
+_POOL = 256                                      # records per pop_record pool array
 assert _META_SIZE == 32 and MESSAGE_HEADER.dtype.itemsize == 32
 
 
@@ -118,6 +120,7 @@ class Queue:
         self.meta = np.zeros(capacity, dtype=MESSAGE_HEADER.dtype)
         self.payload = np.zeros(capacity, dtype=self.dtype)
         self.scratch = np.zeros(1, dtype=self.dtype)
+        self._pool, self._pool_used = self.payload[:0], 0   # pop_record's reply records
         self.mask = capacity - 1
         self.send_lock = threading.Lock()     # host producers (several Python threads)
         self.receive_lock = threading.Lock()  # host consumers
@@ -130,6 +133,10 @@ class Queue:
         # plain-int views for the per-message path (a numpy scalar access costs ~5x more)
         self._words = memoryview(self.hdr).cast("B").cast("Q")
         self._meta_bytes = memoryview(self.meta.view(np.uint8))
+        self._payload_bytes = memoryview(self.payload.view(np.uint8))
+        # what the per-message paths need, in one attribute: (words, capacity, mask, payload,
+        # header bytes); see push_one / pop_record
+        self.view = (self._words, self.capacity, self.mask, self.payload, self._meta_bytes)
 
     def lane(self) -> tuple:
         """The njit view of this queue (what peer_queues entries and the loop receive)."""
@@ -145,13 +152,13 @@ class Queue:
 
     def push_one(self, record, correlation: int, physical: int, logical: int, source: int = 0) -> bool:
         """Publish one message: payload, then its header, then the tail (the consumer's signal)."""
-        w = self._words
+        w, cap, mask, payload, meta_bytes = self.view
         tail = w[QH_TAIL]
-        if tail - w[QH_HEAD] >= self.capacity:
+        if tail - w[QH_HEAD] >= cap:
             return False
-        j = tail & self.mask
-        self.payload[j] = record
-        _pack_meta(self._meta_bytes, j * _META_SIZE, self.type_id, correlation, physical, logical | (source << 32))
+        j = tail & mask
+        payload[j] = record
+        _pack_meta(meta_bytes, j << 5, self.type_id, correlation, physical, logical | (source << 32))
         if _WEAK_ORDER:
             fence()
         w[QH_TAIL] = tail + 1
@@ -208,6 +215,26 @@ class Queue:
             meta = np.concatenate((self.meta[j:], self.meta[:n - first]))
         self.hdr[QH_HEAD] = head + n
         return out, meta
+
+
+    def pop_record(self):
+        """(record, hlc_physical, hlc_logical) of the next message, or None: the per-message receive
+        path. The record (an np.void) is a copy the caller owns: one slot of a small pool array
+        (256 records) taken over by the records it hands out, so no allocation per message."""
+        w, _, mask, _, meta_bytes = self.view
+        head = w[QH_HEAD]
+        if w[QH_TAIL] == head:
+            return None
+        j = head & mask
+        pool, i = self._pool, self._pool_used
+        if i == len(pool):
+            pool = self._pool = np.empty(_POOL, dtype=self.dtype)
+            i = 0
+        pool[i] = self.payload[j]
+        self._pool_used = i + 1
+        _, _, phys, lw = _unpack_meta(meta_bytes, j << 5)
+        w[QH_HEAD] = head + 1
+        return pool[i], phys, lw & 0xFFFFFFFF
 
 
 def wait_until(predicate, timeout: float, spin_s: float = 50e-6) -> bool:
