@@ -3,10 +3,12 @@
 
 Baseline in the same run: a plain `queue.Queue` pair + a Python thread running the same handler
 (echo a sequence number, count messages); for the send cost, `queue.Queue.put` while a thread
-consumes. The host-side send path is the same code on the GPU backends (only the queue memory is
-mapped there). Prints a table with CPU model and date.
+consumes; for send and receive, also a raw numpy store into (and copy out of) a ring of 64-byte
+records, the floor of any Python-fed queue of numpy records. The host-side send path is the same
+code on the GPU backends (only the queue memory is mapped there). Prints a table with CPU model,
+date and load, then (`--steps`) the send and receive paths timed step by step.
 
-    .venv/bin/python tools/bench/actors.py [--quick]
+    .venv/bin/python tools/bench/actors.py [--quick] [--steps]
 """
 from __future__ import annotations
 
@@ -69,6 +71,89 @@ def bench_send(rt, n):
     per = (time.perf_counter_ns() - t0) / n
     k.terminate()
     return per
+
+
+def bench_receive(rt, n):
+    """ns per `receive` of a reply that is already waiting (n replies queued first)."""
+    k = rt.launch(echo, LaunchOptions(queue_capacity=max(1 << 10, 1 << (n - 1).bit_length()), batch=1024))
+    b = Ping.zeros(n)
+    for _ in range(2):
+        k.send_many(b, timeout=5.0)
+        deadline = time.monotonic() + 30
+        while k.stats.reply_depth < n and time.monotonic() < deadline:
+            time.sleep(0.001)
+        t0 = time.perf_counter_ns()
+        for _ in range(n):
+            k.receive(timeout=1.0)
+        per = (time.perf_counter_ns() - t0) / n
+    k.terminate()
+    return per
+
+
+def bench_batched_host(rt, total=1 << 18, chunk=8192):
+    """M msg/s of send_many alone (into a paused actor: only the host works) and of receive_many
+    alone (of replies already waiting). The second of two rounds is timed: the first touches the
+    queues' pages (a fresh page's first write faults; a running actor's queues are warm)."""
+    b = Ping.zeros(chunk)
+    k = rt.launch(echo, LaunchOptions(queue_capacity=total, batch=1024, activate=False))
+    for _ in range(2):
+        k.deactivate()
+        t0 = time.perf_counter()
+        for _ in range(total // chunk):
+            k.send_many(b, timeout=5.0)
+        send_rate = total / (time.perf_counter() - t0)
+        k.activate()
+        deadline = time.monotonic() + 60
+        while k.stats.reply_depth < total and time.monotonic() < deadline:
+            time.sleep(0.001)
+        t0 = time.perf_counter()
+        got = 0
+        while got < total:
+            got += len(k.receive_many(chunk, timeout=1.0))
+        receive_rate = total / (time.perf_counter() - t0)
+    k.terminate()
+    return send_rate, receive_rate
+
+
+def baseline_raw_numpy_batched(total=1 << 18, chunk=8192):
+    """M msg/s of a raw numpy slice store of 64-byte records (structured copy) into a ring
+    (second pass timed, as above)."""
+    ring, b = Ping.zeros(total), Ping.zeros(chunk)
+    for _ in range(2):
+        t0 = time.perf_counter()
+        for i in range(0, total, chunk):
+            ring[i:i + chunk] = b
+        rate = total / (time.perf_counter() - t0)
+    return rate
+
+
+def baseline_raw_numpy(n, capacity=1 << 15):
+    """ns per raw numpy store of a 64-byte record into a ring, and per copy out of one (the floor
+    of any Python-fed queue of numpy records: no header, lock, clock or check)."""
+    ring, out, rec = Ping.zeros(capacity), Ping.zeros(capacity), Ping(seq=1).record
+    mask = capacity - 1
+    t0 = time.perf_counter_ns()
+    for i in range(n):
+        ring[i & mask] = rec
+    store = (time.perf_counter_ns() - t0) / n
+    t0 = time.perf_counter_ns()
+    for i in range(n):
+        j = i & mask
+        out[j] = ring[j]
+        out[j]
+    load = (time.perf_counter_ns() - t0) / n
+    return store, load
+
+
+def baseline_get(n):
+    """ns per queue.Queue.get of an item that is already waiting."""
+    q = queue.Queue()
+    for _ in range(n):
+        q.put(1)
+    t0 = time.perf_counter_ns()
+    for _ in range(n):
+        q.get()
+    return (time.perf_counter_ns() - t0) / n
 
 
 def baseline_put(n):
@@ -174,7 +259,9 @@ def baseline(n_rt, total, chunk):
 
 def main() -> None:
     heartbeat("tools/bench/actors.py")  # a status line on stderr every few seconds
+    import os
     quick = "--quick" in sys.argv
+    load0 = f"{os.getloadavg()[0]:.2f}"
     n_rt, total, chunk = (5_000, 1_000_000, 8192) if quick else (20_000, 5_000_000, 8192)
     with Runtime(backend="cpu") as rt:
         k = rt.launch(echo, LaunchOptions(queue_capacity=1 << 15, batch=1024))
@@ -183,21 +270,35 @@ def main() -> None:
         thr = max(thr, bench_batched(k, total, chunk))
         k.terminate()
         send_ns = bench_send(rt, 10 * n_rt)
+        recv_ns = bench_receive(rt, n_rt)
+        many_send, many_recv = bench_batched_host(rt)
     blat, bthr = baseline(n_rt, total // 5, chunk)
     put_ns = baseline_put(10 * n_rt)
+    get_ns = baseline_get(n_rt)
+    store_ns, load_ns = baseline_raw_numpy(10 * n_rt)
+    raw_many = baseline_raw_numpy_batched()
     rows = [
         ("host-side send() per call (ns)", send_ns, put_ns, "<= 300"),
+        ("  raw numpy store per record (ns)", None, store_ns, ""),
+        ("receive() of a waiting reply (ns)", recv_ns, get_ns, "<= 300"),
+        ("  raw numpy copy-out per record (ns)", None, load_ns, ""),
         ("round trip median (us)", np.median(lat) * 1e6, np.median(blat) * 1e6, "<= 10"),
         ("round trip p99 (us)", np.percentile(lat, 99) * 1e6, np.percentile(blat, 99) * 1e6, ""),
         ("batched throughput (M msg/s, 64 B)", thr / 1e6, bthr / 1e6, ">= 5"),
+        ("send_many alone, actor paused (M msg/s)", many_send / 1e6, raw_many / 1e6, ">= 20"),
+        ("receive_many alone, replies waiting", many_recv / 1e6, raw_many / 1e6, ">= 20"),
     ]
-    import os
     print(f"device: {cpu_model()} ({platform.machine()}, {os.cpu_count()} cores, "
           f"python {platform.python_version()})")
-    print(f"date:   {datetime.datetime.now().isoformat(timespec='seconds')}")
-    print(f"{'figure':38s} {'ringkernel cpu':>15s} {'queue.Queue':>12s} {'target':>8s}")
+    print(f"date:   {datetime.datetime.now().isoformat(timespec='seconds')}; load average at start "
+          f"{load0}, at end {os.getloadavg()[0]:.2f}")
+    print(f"{'figure':38s} {'ringkernel cpu':>15s} {'baseline':>12s} {'target':>8s}   (baseline: "
+          "queue.Queue; raw numpy rows and the last two: a numpy store of records into a ring)")
     for name, ours, base, target in rows:
-        print(f"{name:38s} {ours:15.2f} {base:12.2f} {target:>8s}")
+        print(f"{name:38s} {'' if ours is None else f'{ours:15.2f}':>15s} {base:12.2f} {target:>8s}")
+    if "--steps" in sys.argv:
+        from actors_steps import print_steps
+        print_steps(Ping, echo, sink, 200_000 if quick else 1_000_000)
 
 
 if __name__ == "__main__":
