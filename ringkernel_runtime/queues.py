@@ -34,7 +34,7 @@ _WEAK_ORDER = platform.machine().lower() not in ("x86_64", "amd64", "i686", "x86
 _META_SIZE = MESSAGE_HEADER.size
 _pack_meta = struct.Struct("<QQQQ").pack_into   # the header as its four 64-bit words
 _unpack_meta = struct.Struct("<QQQQ").unpack_from
-_POOL = 256                                      # records per pop_record pool array
+_POOL_BYTES = 1 << 14          # a pop_record pool array: 256 records of 64 B (at least one record)
 assert _META_SIZE == 32 and MESSAGE_HEADER.dtype.itemsize == 32
 
 
@@ -230,7 +230,8 @@ class Queue:
     def pop_record(self):
         """(record, hlc_physical, hlc_logical) of the next message, or None: the per-message receive
         path. The record (an np.void) is a copy the caller owns: one slot of a small pool array
-        (256 records) taken over by the records it hands out, so no allocation per message."""
+        (16 KB) shared by the records it hands out, so no allocation per message; a record kept
+        keeps its pool alive (16 KB, or one record when records are larger)."""
         w, _, mask, _, meta_bytes = self.view
         head = w[QH_HEAD]
         if w[QH_TAIL] == head:
@@ -238,7 +239,7 @@ class Queue:
         j = head & mask
         pool, i = self._pool, self._pool_used
         if i == len(pool):
-            pool = self._pool = np.empty(_POOL, dtype=self.dtype)
+            pool = self._pool = np.empty(max(1, _POOL_BYTES // self.dtype.itemsize), dtype=self.dtype)
             i = 0
         pool[i] = self.payload[j]
         self._pool_used = i + 1

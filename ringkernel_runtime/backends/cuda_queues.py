@@ -113,6 +113,14 @@ class DeviceQueue(Queue):
                 self._push_head()
             return popped
 
+    def pop_record(self):
+        with self._copy_lock:
+            self._pull()
+            popped = super().pop_record()
+            if popped is not None:
+                self._push_head()
+            return popped
+
     def pop_many(self, max_count: int):
         with self._copy_lock:
             self._pull()
