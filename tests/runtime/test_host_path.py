@@ -2,9 +2,12 @@
 is right when slots, reply pools and the ring wrap around. References are NumPy or hand values."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kernels import Add, Seq, adder, counter
 from ringkernel_runtime import LaunchOptions, Runtime
+from ringkernel_runtime.hlc import HLC, tick_rule, update_rule
 
 
 @pytest.fixture
@@ -65,3 +68,23 @@ def test_a_send_after_a_reply_is_stamped_after_it(rt):
         s = b.receive(timeout=10.0)
         # b handled a message sent after a's reply was received: its clock is past that reply's
         assert (s.hlc_physical, s.hlc_logical) > (r.hlc_physical, r.hlc_logical)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["tick", "observe"]), st.integers(0, 50), st.integers(0, 60),
+                          st.integers(0, 9)), min_size=1, max_size=60))
+def test_the_clock_fast_paths_follow_the_hlc_rules(events):
+    """HLC.tick (send) and HLC.observe (receive) against tick_rule / update_rule, with a physical
+    clock that stalls and goes backwards."""
+    phys = [0]
+    clock = HLC(clock=lambda: phys[0])
+    l, c = 0, 0
+    for kind, pt, lm, cm in events:
+        phys[0] = pt
+        if kind == "tick":
+            assert clock.tick() == tick_rule(l, c, pt)
+            l, c = tick_rule(l, c, pt)
+        else:
+            clock.observe(lm, cm)
+            l, c = update_rule(l, c, lm, cm, pt)
+        assert tuple(clock.peek())[:2] == (l, c)
