@@ -48,7 +48,8 @@ def _drain(handler, lane, lane_id, ctrl, ctx, out, has_output, state, dummy_repl
     omask = ohdr[QH_MASK]
     done = 0
     # one clock read per batch: each message's receive and reply events still get strictly
-    # increasing HLC stamps (the rules count up the logical part), and the clock costs ~20 ns
+    # increasing HLC stamps (the rules count up the logical part); two clock reads per message
+    # were most of this loop's cost (docs/benchmarks.md, the host path)
     pt = now_ns()
     for _ in range(n):
         if load_acquire(ctrl, _SEQ) != seen:
