@@ -74,11 +74,11 @@ class _Stencil(KernelKind):
 
     def compile(self, k):
         f, k.extent_field, k.fields = C.compile_stencil(k.fn, k.ndim, k.halo, k.boundary)
-        f.options["tile"] = k.tile
+        f.options.update(tile=k.tile, halo=k.halo, boundary=k.boundary)  # the space is f.space; these name it
         return f
 
     def emit(self, k, module) -> str:
-        return module.emit_stencil(k._f, k.ndim, k.halo, k.boundary, k.extent_field)
+        return module.emit_stencil(k._f)
 
     def geometry(self, k, given, args) -> tuple:
         shapes = {p.name: tuple(a.shape) for p, a in zip(k._f.params, args) if p.name in k.fields}

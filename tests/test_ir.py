@@ -8,7 +8,7 @@ from dataclasses import fields
 
 import pytest
 
-from ringkernel_codegen import KernelBase, backends, f32, kernel
+from ringkernel_codegen import Field1D, Field3D, KernelBase, backends, f32, kernel, stencil
 from ringkernel_codegen.errors import CodegenError, Span
 from ringkernel_codegen.ir import nodes as ir
 from ringkernel_codegen.ir.verify import verify
@@ -199,3 +199,34 @@ def test_visitor_and_rewriter_go_over_exactly_the_declared_children():
     assert [name for name, _, _ in child_slots(out[0].value.right)] == ["cond", "then", "orelse"]
     doubled = map_children(ir.BinOp("*", ir.Const(3), ir.Const(4)), lambda c: ir.Const(c.value * 2))
     assert (doubled.left.value, doubled.right.value) == (6, 8)
+
+
+# ------------------------------------------------------------------ the stencil iteration space
+def test_stencil_iteration_space_is_ir_and_every_backend_maps_only_it():
+    """passes/stencil.py makes the cells a stencil computes an IterationSpace (per axis: coordinate,
+    extent, [start, stop)); the emitters read the bounds from it, not from halo/boundary."""
+    import copy
+
+    from ringkernel_codegen.emit import cpu, cuda, numba as numba_emit
+
+    @stencil(tile=(2, 4, 8), halo=2)
+    def smooth(u: Field3D[f32], out: Field3D[f32]):
+        out[0, 0, 0] = u[0, 0, 2] + u[-2, 0, 0]
+
+    space = smooth._f.space
+    assert [a.var for a in space.axes] == ["_z", "_y", "_x"] and space.absent == ()
+    assert all(a.start.value == 2 and a.stop.op == "-" and a.stop.right.value == 2 for a in space.axes)
+    f = copy.deepcopy(smooth._f)
+    f.space.axes[2].start.value = 5          # a different space: x from 5 on
+    texts = {"cpu": cpu.emit_stencil(f), "cuda": cuda.emit_stencil(f), "numba": numba_emit.emit_stencil(f)}
+    assert "for _x in range(np.int32(5), " in texts["cpu"]
+    assert "_x < 5 ||" in texts["cuda"] and "_x < numba.int32(5)" in texts["numba"]
+    assert "_x < 2 ||" not in texts["cuda"] and "_y < 2 ||" in texts["cuda"]   # the bounds come from the space
+
+    @stencil(tile=(64,), halo=1, boundary="clamp")
+    def copy1d(u: Field1D[f32], out: Field1D[f32]):
+        out[0] = u[1]
+
+    sp = copy1d._f.space
+    assert [a.var for a in sp.axes] == ["_x"] and sp.absent == (("_z", "_nz"), ("_y", "_ny"))
+    assert sp.axes[0].start.value == 0 and isinstance(sp.axes[0].stop, ir.Var)

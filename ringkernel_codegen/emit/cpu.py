@@ -95,28 +95,24 @@ def _plain_kernel(f):
 
 
 # ---------------------------------------------------------------- stencils
-def emit_stencil(f: ir.Function, ndim: int, halo: int, boundary: str, extent_field: str) -> str:
+def emit_stencil(f: ir.Function) -> str:
+    """One loop per axis of `f.space` (passes/stencil.py), the outermost a prange."""
     out = [HEADER.format(source=_src(f), kind="stencil", name=f.name)]
     for dev in device_functions(f):
         out.extend(emit_device(dev))
     em = CpuEmitter(f)
-    axes = {1: ["x"], 2: ["y", "x"], 3: ["z", "y", "x"]}[ndim]
     em.emit("@njit(nogil=True, error_model='numpy', cache=True, parallel=True)", 0)
     em.emit(f"def _rk_launch({', '.join(param_names(f))}):", 0)
-    for i, a in enumerate(axes):
-        em.emit(f"_n{a} = {extent_field}.shape[{i}]", 1)
-    for a in "xyz":
-        if a not in axes:
-            em.emit(f"_{a} = 0", 1)
-            em.emit(f"_n{a} = 1", 1)
-    lo = halo if boundary == "skip" else 0
+    for a in f.space.axes:
+        em.emit(f"{a.extent_var} = {em.expr(a.extent)}", 1)
+    for var, extent_var in f.space.absent:
+        em.emit(f"{var} = 0", 1)
+        em.emit(f"{extent_var} = 1", 1)
     em.declare_locals(1, skip=IMPLICIT)
     depth = 1
-    for i, a in enumerate(axes):
-        rng = f"range({lo}, _n{a} - {lo})" if lo else f"range(_n{a})"
-        if i == 0:
-            rng = "p" + rng
-        em.emit(f"for _{a} in {rng}:", depth)
+    for i, a in enumerate(f.space.axes):
+        start = "" if isinstance(a.start, ir.Const) and a.start.value == 0 else f"{em.expr(a.start)}, "
+        em.emit(f"for {a.var} in {'p' if i == 0 else ''}range({start}{em.expr(a.stop)}):", depth)
         depth += 1
     if any(isinstance(n, ir.Return) for n in ir.walk(f.body)):
         # an early return leaves this cell only: run the body as a per-cell function

@@ -369,15 +369,26 @@ def emit_kernel(f: ir.Function) -> str:
                                                       body=body, **ctx)
 
 
-def emit_stencil(f: ir.Function, ndim: int, halo: int, boundary: str, extent_field: str) -> str:
+def grid_mapping(space: ir.IterationSpace, tile, em) -> dict:
+    """How a CUDA grid covers `space` (the stencil template's variables): one thread per cell, one
+    tile per block, array axis i on grid dimension "xyz"[ndim - 1 - i] (x is the last array axis);
+    `outside` is the C condition of a thread with no cell to compute."""
+    n = space.ndim
+    axes, outside = [], []
+    for i, a in enumerate(space.axes):
+        axes.append(dict(var=a.var, extent_var=a.extent_var, extent=em.expr(a.extent), dim="xyz"[n - 1 - i],
+                         tile=tile[i]))
+        if not (isinstance(a.start, ir.Const) and a.start.value == 0):
+            outside.append(f"{a.var} < {em.expr(a.start)}")
+        outside.append(f"{a.var} >= {em.expr(a.stop)}")
+    return dict(axes=axes, absent=list(space.absent), outside=" || ".join(outside))
+
+
+def emit_stencil(f: ir.Function) -> str:
     em = CudaEmitter(f)
-    for n in ("_x", "_y", "_z", "_nx", "_ny", "_nz"):
-        f.locals.pop(n, None)
     body = em.body()
     ctx = _common(f, em)
-    tile = f.options.get("tile")
-    rev = list(reversed(tile))
+    tile = tuple(f.options["tile"])
     return _env().get_template("stencil.cu.j2").render(
-        body=body, ndim=ndim, halo=halo, boundary=boundary, extent=cname(extent_field), tile=tuple(tile),
-        tile_x=rev[0], tile_y=rev[1] if ndim >= 2 else 1, tile_z=rev[2] if ndim >= 3 else 1,
-        launch_bounds=math.prod(tile), **ctx)
+        body=body, tile=tile, halo=f.options.get("halo"), boundary=f.options.get("boundary"),
+        launch_bounds=math.prod(tile), **grid_mapping(f.space, tile, em), **ctx)

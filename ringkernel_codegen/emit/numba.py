@@ -62,27 +62,28 @@ def emit_kernel(f: ir.Function) -> str:
     return "\n".join(out) + "\n"
 
 
-def emit_stencil(f: ir.Function, ndim: int, halo: int, boundary: str, extent_field: str) -> str:
+def emit_stencil(f: ir.Function) -> str:
+    """One thread per cell of `f.space` (passes/stencil.py): array axis i on grid dimension
+    "xyz"[ndim - 1 - i]; a thread with no cell returns."""
     out = [HEADER.format(source=_src(f), kind="stencil", name=f.name), *_devices(f)]
     em = NumbaEmitter(f)
     em.emit("@cuda.jit", 0)
     em.emit(f"def {f.name}({', '.join(p.name for p in f.params)}):", 0)
-    axes = {1: ["x"], 2: ["y", "x"], 3: ["z", "y", "x"]}[ndim]
-    em.emit("_x = cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x", 1)
-    em.emit("_y = cuda.blockIdx.y * cuda.blockDim.y + cuda.threadIdx.y" if ndim >= 2 else "_y = 0", 1)
-    em.emit("_z = cuda.blockIdx.z * cuda.blockDim.z + cuda.threadIdx.z" if ndim >= 3 else "_z = 0", 1)
-    for i, a in enumerate(axes):
-        em.emit(f"_n{a} = {extent_field}.shape[{i}]", 1)
-    for a in "xyz":
-        if a not in axes:
-            em.emit(f"_n{a} = 1", 1)
+    n = f.space.ndim
+    outside = []
+    for i, a in enumerate(f.space.axes):
+        d = "xyz"[n - 1 - i]
+        em.emit(f"{a.var} = cuda.blockIdx.{d} * cuda.blockDim.{d} + cuda.threadIdx.{d}", 1)
+        em.emit(f"{a.extent_var} = {em.expr(a.extent)}", 1)
+        if not (isinstance(a.start, ir.Const) and a.start.value == 0):
+            outside.append(f"{a.var} < {em.expr(a.start)}")
+        outside.append(f"{a.var} >= {em.expr(a.stop)}")
+    for var, extent_var in f.space.absent:
+        em.emit(f"{var} = 0", 1)
+        em.emit(f"{extent_var} = 1", 1)
     em.declare_locals(1, skip=IMPLICIT)
-    em.emit("if _x >= _nx or _y >= _ny or _z >= _nz:", 1)
+    em.emit(f"if {' or '.join(outside)}:", 1)
     em.emit("return", 2)
-    if boundary == "skip" and halo:
-        conds = [f"_{a} < {halo} or _{a} >= _n{a} - {halo}" for a in axes]
-        em.emit(f"if {' or '.join(conds)}:", 1)
-        em.emit("return", 2)
     em.block(f.body, 1)
     out.extend(em.lines)
     return "\n".join(out) + "\n"

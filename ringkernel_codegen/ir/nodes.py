@@ -6,7 +6,8 @@ Var (locals and params), Const (folded globals) or callee references.
 Each node class declares what it holds:
 - `CHILDREN`: its fields that hold other nodes, each with its shape (`expr`, `expr?` (or None),
   `exprs` (a list), `kwexprs` (a dict of name -> expr), `stmts` (a list of statements), `params`,
-  `callee` (a Name/Attribute before resolution, then an intrinsic, device function or type));
+  `callee` (a Name/Attribute before resolution, then an intrinsic, device function or type),
+  `axes` (a list of Axis), `space?` (an IterationSpace or None));
   `children()`, `walk()`, ir/visit.py's Visitor and Rewriter and ir/verify.py read them, so no
   pass reflects over dataclass fields;
 - every other field is data, including what a pass fills in later (`Call.bound`, `Call.elem`,
@@ -397,6 +398,38 @@ class Pass(Stmt):
     pass
 
 
+# ---------------------------------------------------------------- iteration spaces
+@dataclass(eq=False)
+class Axis(Node):
+    """One axis of a stencil's iteration space: the cell coordinate `var` (an i32 the body reads)
+    runs over [start, stop) of an axis whose extent `extent_var` is `extent` (the extent field's
+    shape along the axis)."""
+
+    CHILDREN: ClassVar[tuple] = (("extent", "expr"), ("start", "expr"), ("stop", "expr"))
+
+    var: str
+    extent_var: str
+    extent: Expr
+    start: Expr
+    stop: Expr
+
+
+@dataclass(eq=False)
+class IterationSpace(Node):
+    """The cells a stencil computes, outermost axis first (array order: z, y, x), made by
+    passes/stencil.py from the stencil's dimensions, halo and boundary mode. A backend only maps it
+    onto its loops or grid; an axis the stencil lacks (`absent`) has coordinate 0 and extent 1."""
+
+    CHILDREN: ClassVar[tuple] = (("axes", "axes"),)
+
+    axes: list
+    absent: tuple = ()  # ((var, extent_var), ...) of the missing axes
+
+    @property
+    def ndim(self) -> int:
+        return len(self.axes)
+
+
 # ---------------------------------------------------------------- top level
 @dataclass(eq=False)
 class Param(Node):
@@ -409,7 +442,7 @@ class Param(Node):
 class Function(Node):
     """A kernel or device function. `kind` is kernel | stencil | device | ring."""
 
-    CHILDREN: ClassVar[tuple] = (("params", "params"), ("body", "stmts"))
+    CHILDREN: ClassVar[tuple] = (("params", "params"), ("body", "stmts"), ("space", "space?"))
 
     name: str
     params: list
@@ -420,6 +453,7 @@ class Function(Node):
     options: dict = field(default_factory=dict)
     file: str = ""
     temps: set = field(default_factory=set)  # names of the front end's temporaries (TEMP_PREFIX)
+    space: Optional[IterationSpace] = None  # a stencil's cells (passes/stencil.py), else None
 
     def __post_init__(self):
         self.kind = FunctionKind(self.kind)
@@ -434,7 +468,7 @@ def children(node) -> list:
         value = getattr(node, name)
         if value is None:
             continue
-        if shape in ("expr", "expr?"):
+        if shape in ("expr", "expr?", "space?"):
             out.append(value)
         elif shape == "callee":
             if isinstance(value, Node):

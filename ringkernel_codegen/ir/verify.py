@@ -76,6 +76,12 @@ def _structure(node) -> None:
         elif shape == "stmts":
             _check(isinstance(value, list) and all(isinstance(v, ir.Stmt) for v in value), node,
                    f"field '{name}' is not a list of statements")
+        elif shape == "space?":
+            _check(value is None or isinstance(value, ir.IterationSpace), node, f"field '{name}' is not an "
+                   "IterationSpace or None")
+        elif shape == "axes":
+            _check(isinstance(value, list) and all(isinstance(v, ir.Axis) for v in value), node,
+                   f"field '{name}' is not a list of axes")
         elif shape == "params":
             _check(isinstance(value, list) and all(isinstance(v, ir.Param) for v in value), node,
                    f"field '{name}' is not a list of parameters")

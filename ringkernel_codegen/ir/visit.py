@@ -22,7 +22,7 @@ def child_slots(node):
         value = getattr(node, name)
         if value is None:
             continue
-        if shape in ("expr", "expr?"):
+        if shape in ("expr", "expr?", "space?"):
             yield name, None, value
         elif shape == "callee":
             if isinstance(value, Node):
@@ -48,7 +48,7 @@ def map_children(node, fn):
         value = getattr(node, name)
         if value is None:
             continue
-        if shape in ("expr", "expr?"):
+        if shape in ("expr", "expr?", "space?"):
             setattr(node, name, fn(value))
         elif shape == "callee":
             if isinstance(value, Node):
@@ -81,7 +81,7 @@ class Rewriter(Visitor):
             value = getattr(node, name)
             if value is None:
                 continue
-            if shape in ("expr", "expr?"):
+            if shape in ("expr", "expr?", "space?"):
                 setattr(node, name, self.visit(value))
             elif shape == "callee":
                 if isinstance(value, Node):

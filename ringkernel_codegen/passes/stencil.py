@@ -1,7 +1,8 @@
-"""Stencil lowering: relative field accesses (u[dy, dx], u.north) -> absolute loads with boundary rules.
-
-The stencil skeleton of every emitter defines the cell `_x, _y, _z` and the extents `_nx, _ny, _nz`
-(from the first written field). Offsets are in array order: u[dy, dx], u[dz, dy, dx].
+"""Stencil lowering: relative field accesses (u[dy, dx], u.north) -> absolute loads with boundary
+rules, and the stencil's iteration space as IR (`f.space`: per axis the cell coordinate `_x/_y/_z`,
+the extent `_nx/_ny/_nz` from the first written field, and the range of cells computed: all of
+them, or those at least `halo` away from every edge for boundary "skip"). Offsets are in array
+order: u[dy, dx], u[dz, dy, dx]. Emitters only map `f.space` onto loops (cpu) or a grid (CUDA, numba).
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numbers
 from .. import types as T
 from ..errors import CodegenError
 from ..ir import nodes as ir
-from ..ir.visit import Rewriter, map_children
+from ..ir.visit import Rewriter
 from .hooks import Hooks
 
 BOUNDARIES = ("skip", "clamp", "periodic", "zero")
@@ -183,7 +184,8 @@ def _unroll_block(resolver, stmts: list, fields: set, whole: list) -> list:
 
 
 def lower(f: ir.Function, hooks: StencilHooks, boundary: str) -> str:
-    """Rewrite FieldRefs to Loads; returns the name of the field that sets the domain extents."""
+    """Rewrite FieldRefs to Loads and set `f.space`; returns the name of the field that sets the
+    domain extents."""
     written = [s.field_store for s in ir.walk(f.body) if isinstance(s, ir.Store) and s.field_store]
     if not written:
         raise CodegenError(f"stencil '{f.name}' writes no field", f.span,
@@ -194,31 +196,46 @@ def lower(f: ir.Function, hooks: StencilHooks, boundary: str) -> str:
             raise CodegenError(f"field '{name}' is both written and read at an offset (a race between cells)",
                                f.span, "read from one field and write to another (swap them between steps)")
     axes = AXES[hooks.ndim]
-    f.body = _rewrite_block(f.body, axes, boundary)
+    f.body = _FieldLoads(axes, boundary).visit_block(f.body)
+    f.space = iteration_space(written[0], hooks.fields[written[0]], axes, hooks.halo if boundary == "skip" else 0,
+                              f.span)
     return written[0]
 
 
-def _rewrite_block(stmts, axes, boundary):
-    for s in stmts:
-        for name in ("value", "cond", "start", "stop", "step"):
-            if hasattr(s, name) and isinstance(getattr(s, name), ir.Expr):
-                setattr(s, name, _rewrite(getattr(s, name), axes, boundary))
-        if isinstance(s, ir.Store):
-            if s.field_store:
-                s.array = ir.Var(s.field_store, span=s.span)
-                s.indices = [ir.Var(f"_{a}", span=s.span) for a in axes]
-            else:
-                s.indices = [_rewrite(i, axes, boundary) for i in s.indices]
-        for name in ("body", "orelse"):
-            if hasattr(s, name):
-                _rewrite_block(getattr(s, name), axes, boundary)
-    return stmts
+def iteration_space(field: str, field_type, axes, skip: int, span) -> ir.IterationSpace:
+    """Cells [skip, n - skip) along each of `axes` (array order) of a field of type `field_type`."""
+    def typed(node, t):
+        node.type = t
+        return node
+
+    out = []
+    for i, a in enumerate(axes):
+        extent = typed(ir.Cast(typed(ir.Shape(typed(ir.Var(field, span=span), field_type), i, span=span), T.i64),
+                               span=span), T.i32)
+        n = typed(ir.Var(f"_n{a}", span=span), T.i32)
+        start = typed(ir.Const(skip, span=span), T.i32)
+        stop = typed(ir.BinOp("-", n, typed(ir.Const(skip, span=span), T.i32), span=span), T.i32) if skip else n
+        out.append(ir.Axis(f"_{a}", f"_n{a}", extent, start, stop, span=span))
+    absent = tuple((f"_{a}", f"_n{a}") for a in "zyx" if a not in axes)
+    return ir.IterationSpace(out, absent, span=span)
 
 
-def _rewrite(e, axes, boundary):
-    if isinstance(e, ir.FieldRef):
-        return _field_load(e, axes, boundary)
-    return map_children(e, lambda x: _rewrite(x, axes, boundary))
+class _FieldLoads(Rewriter):
+    """FieldRefs -> loads with the boundary rule; a stencil's own-cell store -> a store at the cell."""
+
+    def __init__(self, axes, boundary):
+        self.axes, self.boundary = axes, boundary
+
+    def visit_FieldRef(self, e):
+        return _field_load(e, self.axes, self.boundary)
+
+    def visit_Store(self, s):
+        if s.field_store:
+            s.value = self.visit(s.value)
+            s.array = ir.Var(s.field_store, span=s.span)
+            s.indices = [ir.Var(f"_{a}", span=s.span) for a in self.axes]
+            return s
+        return self.generic_visit(s)
 
 
 def _shift(v, d, span):
