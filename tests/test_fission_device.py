@@ -97,6 +97,60 @@ def test_device_function_with_early_returns_around_its_barriers(shift):
     np.testing.assert_array_equal(out, want)
 
 
+def test_shared_array_inside_a_device_function_called_twice():
+    """Was refused ("shared_array() inside @device function ... is not supported"): the CPU inlines the
+    function and allocates its array once per block, shared by both calls, as CUDA does."""
+    x = ints(96, 0, 10)
+    out = np.zeros(96, np.int32)
+    launch(D.shared_array_in_device, x, out)
+    want = [blk[(t + 1) % 32] + 100 * blk[(t + 2) % 32] for blk in by_block(x, 32) for t in range(32)]
+    np.testing.assert_array_equal(out, want)
+    assert "__shared__ int buf[32];" in D.shared_array_in_device.cuda_source()   # kept in the device function
+    assert "cuda.shared.array((32,)" in D.shared_array_in_device.numba_source()
+
+
+def test_shared_array_inside_a_device_function_without_barriers():
+    x = ints(64, 0, 100)
+    out = np.zeros(64, np.int32)
+    launch(D.shared_scratch_in_device, x, out)
+    np.testing.assert_array_equal(out, x.astype(np.int64) ** 2 + 1)
+
+
+def test_device_function_returning_a_tuple_across_barriers():
+    """Was refused on the CPU ("... in a Unpack statement cannot run on the CPU emulator")."""
+    x = ints(96, 0, 50)
+    out = np.zeros(96, np.int32)
+    launch(D.tuple_across_barrier, x, out)
+    want = []
+    for blk in by_block(x, 32):
+        for t in range(32):
+            left, right = blk[(t - 1) % 32], blk[(t + 1) % 32]
+            lo, hi = (right, left) if t == 0 else (left, right)
+            want.append(lo * 100 + hi)
+    np.testing.assert_array_equal(out, want)
+
+
+@device
+def shared_helper(v: f64) -> f64:
+    s = shared_array(4, f64)
+    s[0] = v
+    return s[0]
+
+
+@stencil(tile=(8,))
+def stencil_calling_shared_helper(u: Field1D[f64], out: Field1D[f64]):
+    out[0] = shared_helper(u[0])
+
+
+def test_shared_array_in_a_device_function_called_from_a_cpu_stencil_is_refused():
+    """A CPU stencil has no blocks for a shared array to belong to; CUDA keeps it (compiles)."""
+    with pytest.raises(CodegenError, match=r"shared_array\(\) inside device function 'shared_helper' cannot run "
+                                           r"on the CPU emulator") as info:
+        stencil_calling_shared_helper.cpu_source()
+    assert f"{HERE}:" in str(info.value)
+    assert "__shared__ double s[4];" in stencil_calling_shared_helper.cuda_source()
+
+
 # ---------------------------------------------------------------- local arrays across barriers
 def test_local_array_lives_across_a_barrier():
     """Was: CompileError ... NameError: name 'acc' is not defined (a ringkernel bug)."""
@@ -618,4 +672,4 @@ def test_numba_simulator_agrees_with_cpu_on_the_barrier_kernels():
     proc = subprocess.run([sys.executable, "-c", SIM_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
-    assert "simulator agrees on 6 kernels" in proc.stdout, proc.stdout
+    assert "simulator agrees on 9 kernels" in proc.stdout, proc.stdout

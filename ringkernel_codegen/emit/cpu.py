@@ -25,10 +25,13 @@ from .cpu_fission import fission_kernel
 
 
 def emit_device(dev: ir.Function) -> list:
-    sync = next((n for n in ir.walk(dev.body) if F.is_sync(n) or F.is_grid_sync(n)), None)
+    sync = next((n for n in ir.walk(dev.body) if F.is_sync(n) or F.is_grid_sync(n)
+                 or isinstance(n, ir.Alloc) and n.space == "shared"), None)
     if sync is not None:
         # kernels inline such functions before fission; anywhere else the barrier would be `pass`
-        raise CodegenError(f"{sync.callee.name}() inside device function '{dev.name}' cannot run on the CPU "
+        # (and a shared array would have no block to belong to)
+        what = "shared_array" if isinstance(sync, ir.Alloc) else sync.callee.name
+        raise CodegenError(f"{what}() inside device function '{dev.name}' cannot run on the CPU "
                            "emulator here", sync.span, "call the device function from a @kernel, or move the "
                            "barrier or collective out of it")
     em = CpuEmitter(dev)

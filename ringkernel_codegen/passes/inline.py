@@ -1,15 +1,18 @@
-"""Inline @device functions that hold a barrier or a collective into the kernel (CPU emulator only).
+"""Inline @device functions that hold a barrier, a collective or a shared array into the kernel (CPU
+emulator only).
 
 Barrier fission (passes/fission.py) splits one function body at its barriers; a barrier inside a
-device function would be out of its reach (the CPU spelling of a barrier is `pass`). So before
-fission, every call of a device function that contains a barrier or a collective, directly or
-through its callees, is replaced by the function's body:
+device function would be out of its reach (the CPU spelling of a barrier is `pass`), and the CPU
+launcher allocates shared memory per block for the kernel only. So before fission, every call of
+a device function that contains a barrier, a collective or a `shared_array`, directly or through
+its callees, is replaced by the function's body:
 
 - scalar parameters are passed by value (a temporary, or the argument itself when it is a constant
   or a local of the caller), array parameters by reference (the argument array is substituted);
 - the callee's locals are renamed `_rki<N>_<name>` (shared arrays `_rks<M>_<name>`, one per device
   function and block, as CUDA's `__shared__` inside a device function);
-- `return v` becomes an assignment to `_rkr<N>`; an early return also sets the flag `_rkf<N>` and the
+- `return v` becomes an assignment to `_rkr<N>` (`return a, b` to `_rkr<N>_0, _rkr<N>_1`, which the
+  caller's `x, y = f(...)` then copies); an early return also sets the flag `_rkf<N>` and the
   statements after it run under `if not _rkf<N>` (inside loops: `break`, then a check after the loop);
 - a call inside an expression is evaluated first, in order: the operands evaluated before it are
   spilled to temporaries `_rkt<K>` when they read memory or call something, `a and f()`, `a or f()`
@@ -38,8 +41,14 @@ def _device_ir(node):
     return None
 
 
+def _must_inline(n) -> bool:
+    return (isinstance(n, ir.Call) and isinstance(n.callee, Intrinsic) and n.callee.kind in SYNC_KINDS) or \
+        (isinstance(n, ir.Alloc) and n.space == "shared")
+
+
 def has_sync(fn: ir.Function, _memo=None) -> bool:
-    """Does `fn` (or a device function it calls) contain a barrier or a collective?"""
+    """Does `fn` (or a device function it calls) contain a barrier, a collective or a shared array
+    (what the CPU emulator can only run inlined into the kernel)?"""
     memo = {} if _memo is None else _memo
     key = id(fn)
     if key in memo:
@@ -47,7 +56,7 @@ def has_sync(fn: ir.Function, _memo=None) -> bool:
     memo[key] = False
     found = False
     for n in ir.walk(fn.body):
-        if isinstance(n, ir.Call) and isinstance(n.callee, Intrinsic) and n.callee.kind in SYNC_KINDS:
+        if _must_inline(n):
             found = True
             break
         dev = _device_ir(n)
@@ -64,7 +73,7 @@ def needed(f: ir.Function) -> bool:
 
 
 def run(f: ir.Function) -> bool:
-    """Inline every call of a device function holding a barrier/collective into `f` (in place)."""
+    """Inline every call of a device function holding a barrier/collective/shared array into `f` (in place)."""
     if not needed(f):
         return False
     Inliner(f).run()
@@ -177,6 +186,13 @@ class Inliner:
     def stmt(self, s) -> list:
         pre: list = []
         if isinstance(s, ir.Assign):
+            s.value = self.expr(s.value, pre)
+            return [*pre, s]
+        if isinstance(s, ir.Unpack):
+            if self.target(s.value) is not None:
+                args = self.operands(s.value.args, pre)
+                values = self.inline(s.value, args, pre)
+                return [*pre, *(ir.Assign(t, v, span=s.span) for t, v in zip(s.targets, values))]
             s.value = self.expr(s.value, pre)
             return [*pre, s]
         if isinstance(s, ir.ExprStmt):
@@ -299,14 +315,28 @@ class Inliner:
                 rename[name] = f"_rki{n}_{name}"
             self.f.locals[rename[name]] = t
         body = _substitute(clone(dev.body), subst, rename)
-        ret_t = dev.return_type if isinstance(dev.return_type, T.ScalarType) else None
+        ret_t = dev.return_type
         ret = None
-        if ret_t is not None:
+        if isinstance(ret_t, T.ScalarType):
             ret = f"_rkr{n}"
             self.f.locals[ret] = ret_t
+        elif isinstance(ret_t, tuple):  # a tuple return: one local per value
+            ret = [f"_rkr{n}_{i}" for i in range(len(ret_t))]
+            self.f.locals.update(zip(ret, ret_t))
         body = self.returns(body, n, ret, call.span)
         pre.extend(self.block(body))
+        if isinstance(ret, list):
+            return [_var(r, t, call.span) for r, t in zip(ret, ret_t)]
         return _var(ret, ret_t, call.span) if ret is not None else None
+
+    @staticmethod
+    def _assign_return(ret, value, span) -> list:
+        """`ret = value`, or one assignment per item for a tuple return."""
+        if ret is None or value is None:
+            return []
+        if isinstance(ret, list):
+            return [ir.Assign(r, v, span=span) for r, v in zip(ret, value.items)]
+        return [ir.Assign(ret, value, span=span)]
 
     def returns(self, body, n, ret, span) -> list:
         """`return v` -> `ret = v`; early returns through a flag (see the module doc)."""
@@ -315,8 +345,7 @@ class Inliner:
             return body
         if len(rets) == 1 and body and body[-1] is rets[0]:
             last = body[-1]
-            return body[:-1] + ([ir.Assign(ret, last.value, span=last.span)] if ret and last.value is not None
-                                else [])
+            return body[:-1] + self._assign_return(ret, last.value, last.span)
         flag = f"_rkf{n}"
         self.f.locals[flag] = T.boolean
         false = ir.Const(False, span=span)
@@ -327,8 +356,7 @@ class Inliner:
         out: list = []
         for i, s in enumerate(stmts):
             if isinstance(s, ir.Return):
-                if ret is not None and s.value is not None:
-                    out.append(ir.Assign(ret, s.value, span=s.span))
+                out.extend(self._assign_return(ret, s.value, s.span))
                 true = ir.Const(True, span=s.span)
                 true.type = T.boolean
                 out.append(ir.Assign(flag, true, span=s.span))

@@ -158,9 +158,8 @@ class CallResolution:
             raise CodegenError(f"{intr.name}() takes a scalar element type, got {dtype}", args[1].span,
                                "write the element type: f32, i32, ...")
         check_rank(T.ArrayType(dtype, len(shape)), args[0].span, f"{intr.name}()")
+        # shared_array() inside a @device function is one array per block, as CUDA's __shared__ there:
+        # CUDA and numba keep it in the device function, the CPU emulator inlines the function
+        # (passes/inline.py) so the kernel's launcher allocates it per block
         space = "shared" if intr.name == "shared_array" else "local"
-        if space == "shared" and self.f.kind == "device":
-            raise CodegenError(f"shared_array() inside @device function '{self.f.name}' is not supported", call.span,
-                               "allocate it in the kernel and pass it to the device function as an array "
-                               "parameter (the CPU emulator allocates shared memory per block, for the kernel)")
         return ir.Alloc(s.target, space, tuple(int(d) for d in shape), dtype, span=s.span)

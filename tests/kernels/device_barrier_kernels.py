@@ -358,6 +358,62 @@ def local_array_across_grid_sync(x: i32[:], out: i32[:], rounds: i32):
     out[i] = hist[0] + 100 * hist[1] + 10000 * hist[2]
 
 
+# ---------------------------------------------------------------- shared arrays and tuples in device functions
+@device
+def own_buffer_rotate(t: i32, v: i32, by: i32) -> i32:
+    """A device function with its own shared array (one per block, as CUDA's __shared__ there)."""
+    buf = shared_array(BLOCK, i32)
+    buf[t] = v
+    sync_threads()
+    w = buf[(t + by) % BLOCK]
+    sync_threads()
+    return w
+
+
+@kernel
+def shared_array_in_device(x: i32[:], out: i32[:]):
+    """Called twice: both calls use the same block-wide buffer (hence the second barrier)."""
+    i = global_id()
+    t = thread_idx_x()
+    out[i] = own_buffer_rotate(t, x[i], 1) + 100 * own_buffer_rotate(t, x[i], 2)
+
+
+@device
+def scratch_square(t: i32, v: i32) -> i32:
+    """A shared scratch slot per thread, no barrier: still one array per block."""
+    slot = shared_array(BLOCK, i32)
+    slot[t] = v * v
+    return slot[t] + 1
+
+
+@kernel
+def shared_scratch_in_device(x: i32[:], out: i32[:]):
+    i = global_id()
+    out[i] = scratch_square(thread_idx_x(), x[i])
+
+
+@device
+def neighbours(buf: i32[:], t: i32, v: i32):
+    """A tuple computed across a barrier: the left and right neighbours' values."""
+    buf[t] = v
+    sync_threads()
+    left = buf[(t + BLOCK - 1) % BLOCK]
+    right = buf[(t + 1) % BLOCK]
+    sync_threads()
+    if t == 0:
+        return right, left          # an early return of a tuple
+    return left, right
+
+
+@kernel
+def tuple_across_barrier(x: i32[:], out: i32[:]):
+    buf = shared_array(BLOCK, i32)
+    i = global_id()
+    t = thread_idx_x()
+    lo, hi = neighbours(buf, t, x[i])
+    out[i] = lo * 100 + hi
+
+
 # Launches and arguments these kernels are written for (the convention: basic_kernels.GEOMETRY).
 GEOMETRY = {
     "rotate_via_device": (3, BLOCK),               # shared buf of BLOCK, indexed by thread
@@ -379,6 +435,9 @@ GEOMETRY = {
     "grid_smoothing": (3, BLOCK),
     "grid_sync_when_enabled": (3, BLOCK),
     "local_array_across_grid_sync": (3, BLOCK),
+    "shared_array_in_device": (3, BLOCK),
+    "shared_scratch_in_device": (2, BLOCK),
+    "tuple_across_barrier": (3, BLOCK),
 }
 
 ARGS = {
@@ -394,4 +453,4 @@ ALL = [rotate_via_device, nested_device_barriers, offset_by_block_total, device_
        local_array_across_barrier, local_array_in_device, warp_collectives_in_device, block_collectives_in_device,
        warp_uniform_if, warp_dependent_trip_count, warp_divergent_break, device_collective_in_one_warp,
        warp_region_loops, half_warp_shuffle, half_warp_ballot, sequential_rows, grid_smoothing, grid_sync_when_enabled,
-       local_array_across_grid_sync]
+       local_array_across_grid_sync, shared_array_in_device, shared_scratch_in_device, tuple_across_barrier]
