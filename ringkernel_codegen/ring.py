@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from . import backends, kinds
 from . import compile as C
+from .emit.common import constant_arrays
 from .errors import CodegenError, RingKernelError, user_entry
 from .frontend import parse_function
 from .ir import printer
@@ -69,7 +70,13 @@ class RingKernel:
                                    "annotate it with the input message type or drop the annotation")
         hooks = RingHooks(ctx_name, msg_param.name, self.input_type, self.output_type, self.state_type,
                           self.peers)
-        return C.compile_kernel(self.fn, "ring", hooks=hooks, infer_hooks=hooks)
+        f = C.compile_kernel(self.fn, "ring", hooks=hooks, infer_hooks=hooks)
+        consts = constant_arrays(f)
+        if consts:  # the actor-loop emitters do not declare them (yet): refuse rather than fail later
+            raise CodegenError(f"ring kernel handlers cannot read module-level arrays yet "
+                               f"('{consts[0].name[len('_rk_const_'):]}')", consts[0].span,
+                               "copy the values into the state message, or send them in a message")
+        return f
 
     @user_entry
     def ir(self) -> str:

@@ -46,3 +46,17 @@ def test_narrow_unsigned_types_wrap_like_c():
     # u8 + u8 computes in int (C integer promotion): 400, not 144
     assert out[:5].tolist() == [400, (0xFFFFFFFF * 3) & 0xFFFFFFFF, (1 << 63) >> 3, 1, 0xFFFFFFFF // 7]
     assert out[5:].tolist() == [6, 30, 10, 0, 1]
+
+
+def test_module_level_arrays_are_read_as_constants():
+    """Was refused ("global array ... cannot be captured"): numba captures them as constant arrays."""
+    x = np.arange(10, dtype=np.float32) - 3
+    out, idx = np.zeros(10, np.float32), np.zeros(10, np.int64)
+    E.constant_tables.to("cpu")[3, 4](x, out, idx)
+    i = np.arange(10)
+    w = E.WEIGHTS.astype(np.float64)
+    want = w[i % 2, i % 3] * x + (w[i % 2, 0] * x + w[i % 2, 1] * x + w[i % 2, 2])
+    np.testing.assert_allclose(out, want, rtol=1e-6)
+    assert idx.tolist() == [(j % 7) ** 2 + 2 for j in range(10)]
+    cuda = E.constant_tables.cuda_source()
+    assert "__constant__ float _rk_const_WEIGHTS[2][3] = {1.5f, -2.0f, 3.25f, 0.5f, 4.0f, -1.0f};" in cuda

@@ -1037,3 +1037,78 @@ if __name__ == "__main__":  # the simulator side of the test above
     bad = compare_cpu_and_numba()
     print("\n".join(bad) if bad else f"numba agrees with cpu on {len(_sim_cases())} kernels")
     sys.exit(1 if bad else 0)
+
+
+# ---------------------------------------------------------------- module-level arrays are constants
+TABLE = np.array([[1, 2, 3], [4, 5, 6]], dtype=np.int32)
+BIG_TABLE = np.zeros(64 * 1024 // 4 + 1, dtype=np.float32)
+NAN_TABLE = np.array([1.0, np.nan], dtype=np.float32)
+
+
+@device
+def bump_row(t: i32[:, :], r: i32):
+    t[r, 0] += 1
+
+
+def reads_table(a: i32[:]):
+    i = global_id()
+    a[i] = TABLE[i % 2, i % 3] + TABLE.shape[1] * len(TABLE)
+
+
+def stores_into_table(a: i32[:]):
+    TABLE[0, 1] = a[0]
+
+
+def atomic_on_table(a: i32[:]):
+    a[0] = atomic_add(TABLE, (0, 0), 1)
+
+
+def passes_table_to_writer(a: i32[:]):
+    bump_row(TABLE, 1)
+
+
+def reads_big_table(a: f32[:]):
+    a[0] = BIG_TABLE[0]
+
+
+def reads_nan_table(a: f32[:]):
+    a[0] = NAN_TABLE[0]
+
+
+def reads_table_past_its_end(a: i32[:]):
+    a[0] = TABLE[1, 3]
+
+
+def test_module_level_array_is_a_constant_captured_at_compile_time(nvrtc):
+    k = build(reads_table, nvrtc)
+    assert "__constant__ int _rk_const_TABLE[2][3] = {1, 2, 3, 4, 5, 6};" in k.cuda_source()
+    a = np.zeros(6, np.int32)
+    k.to("cpu")[2, 3](a)
+    assert a.tolist() == [1 + 6, 5 + 6, 3 + 6, 4 + 6, 2 + 6, 6 + 6]
+
+
+def test_writes_to_module_level_arrays_are_refused():
+    refused(kernel, stores_into_table, "TABLE[0, 1] = a[0]", "module-level array 'TABLE' is a constant")
+    refused(kernel, atomic_on_table, "atomic_add(TABLE", "atomic_add() may write it")
+    refused(kernel, passes_table_to_writer, "bump_row(TABLE, 1)", "bump_row() writes its parameter 't'")
+
+
+def test_module_level_arrays_a_backend_cannot_hold_are_refused():
+    refused(kernel, reads_big_table, "BIG_TABLE[0]", "a constant array holds at most 65536")
+    refused(kernel, reads_nan_table, "NAN_TABLE[0]", "holds inf or NaN")
+    refused(kernel, reads_table_past_its_end, "TABLE[1, 3]", "index 3 is out of range for an axis of extent 3")
+
+
+def test_a_ring_kernel_reading_a_module_level_array_is_refused():
+    """The actor loops do not declare constant arrays: refused at decoration, naming the line."""
+    from ringkernel_codegen import message, ring_kernel
+
+    @message
+    class Scale:
+        v: i32
+
+    def handler(ctx, msg: Scale) -> Scale:
+        return Scale(v=msg.v * TABLE[1, 2])
+
+    refused(lambda fn: ring_kernel(input=Scale, output=Scale)(fn), handler, "TABLE[1, 2]",
+            "ring kernel handlers cannot read module-level arrays yet")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 from ..errors import CodegenError, Span
 from ..intrinsics import COLUMNS, Intrinsic
 from ..ir import nodes as ir
@@ -31,6 +33,27 @@ def device_functions(f: ir.Function) -> list:
 
     visit(f)
     return out
+
+
+def constant_arrays(f: ir.Function) -> list:
+    """The module-level arrays (ir.ConstArray) `f` and its device functions read, each name once."""
+    out: dict = {}
+    for fn in (f, *device_functions(f)):
+        for n in ir.walk(fn.body):
+            if isinstance(n, ir.ConstArray):
+                first = out.setdefault(n.name, n)
+                if first is not n and not (first.value.dtype == n.value.dtype
+                                           and np.array_equal(first.value, n.value)):
+                    raise CodegenError(f"two different module-level arrays named "
+                                       f"'{n.name[len('_rk_const_'):]}' are read by '{f.name}' and the "
+                                       "device functions it calls", n.span, "rename one of them")
+    return list(out.values())
+
+
+def py_constant_lines(f: ir.Function) -> list:
+    """Module-level definitions of the constant arrays, for the Python-syntax emitters (numba and
+    numba.njit both capture a global array as a constant, read-only)."""
+    return [f"{c.name} = np.array({c.value.tolist()!r}, dtype={c.value.dtype.name!r})" for c in constant_arrays(f)]
 
 
 def spelling(intr: Intrinsic, backend: str, call: ir.Call) -> str:

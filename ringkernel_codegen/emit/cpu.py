@@ -19,7 +19,7 @@ from ..ir import nodes as ir
 from ..passes import fission as F
 from ..passes import inline
 from ..passes.stencil import IMPLICIT
-from .common import device_functions, source_comment, uses
+from .common import device_functions, py_constant_lines, source_comment, uses
 from .cpu_emitter import CTX, HEADER, CpuEmitter, param_names, shared_allocs
 from .cpu_fission import fission_kernel
 
@@ -44,7 +44,7 @@ def emit_device(dev: ir.Function) -> list:
 
 
 def emit_kernel(f: ir.Function) -> str:
-    out = [HEADER.format(source=_src(f), kind="kernel", name=f.name)]
+    out = [HEADER.format(source=_src(f), kind="kernel", name=f.name), *py_constant_lines(f)]
     if inline.needed(f) or F.needs_fission(f):
         f = copy.deepcopy(f)  # inlining and fission rewrite the body: on a copy, never the kernel's own IR
     inline.run(f)  # device functions holding barriers/collectives become part of the kernel body
@@ -100,7 +100,7 @@ def _plain_kernel(f):
 # ---------------------------------------------------------------- stencils
 def emit_stencil(f: ir.Function) -> str:
     """One loop per axis of `f.space` (passes/stencil.py), the outermost a prange."""
-    out = [HEADER.format(source=_src(f), kind="stencil", name=f.name)]
+    out = [HEADER.format(source=_src(f), kind="stencil", name=f.name), *py_constant_lines(f)]
     for dev in device_functions(f):
         out.extend(emit_device(dev))
     em = CpuEmitter(f)

@@ -16,7 +16,7 @@ from .. import types as T
 from ..errors import CodegenError
 from ..intrinsics import Intrinsic, data_dir
 from ..ir import nodes as ir
-from .common import device_functions, source_comment, spelling
+from .common import constant_arrays, device_functions, source_comment, spelling
 
 C_KEYWORDS = {
     "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum",
@@ -52,6 +52,8 @@ class CudaEmitter:
         self.f = f
         self.lines: list[str] = []
         self.allocs = {n.name: n for n in ir.walk(f.body) if isinstance(n, ir.Alloc)}
+        # module-level arrays: __constant__ C arrays at file scope, indexed like allocations
+        self.allocs.update((n.name, n) for n in ir.walk(f.body) if isinstance(n, ir.ConstArray))
         self.params = {p.name: p for p in f.params}
         # scalar parameters the body assigns to: a local of that name holds the value, the
         # parameter itself is renamed (its ParamRef reads it once, at the top of the body)
@@ -100,6 +102,20 @@ class CudaEmitter:
 
     def e_ParamRef(self, e):
         return self.param_name(e.name)
+
+    def e_ConstArray(self, e):
+        return self.var(e.name)
+
+    def constant_decl(self, c: ir.ConstArray) -> str:
+        """`__constant__ float _rk_const_X[4][3] = {...};` (values exact: finite, checked by resolve)."""
+        dtype = c.type.dtype
+        values = []
+        for v in c.value.ravel().tolist():
+            k = ir.Const(v)
+            k.type = dtype
+            values.append(self.e_Const(k))
+        dims = "".join(f"[{d}]" for d in c.value.shape)
+        return f"__constant__ {dtype.c_name} {self.var(c.name)}{dims} = {{{', '.join(values)}}};"
 
     def param_name(self, name: str) -> str:
         return f"_rk_arg_{name}" if name in self.assigned else self.var(name)
@@ -346,6 +362,9 @@ def emit_device(dev: ir.Function) -> tuple:
 
 def _common(f: ir.Function, em: CudaEmitter) -> dict:
     devices, requires = [], set(em.requires)
+    constants = [em.constant_decl(c) for c in constant_arrays(f)]
+    if constants:  # module-level arrays read by the kernel or its device functions
+        devices.append("\n".join(constants))
     for dev in device_functions(f):
         text, req = emit_device(dev)
         devices.append(text)

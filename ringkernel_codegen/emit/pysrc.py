@@ -91,6 +91,9 @@ class PyEmitter:
     def e_Var(self, e):
         return self.var(e.name)
 
+    def e_ConstArray(self, e):
+        return e.name  # a module-level array (py_constant_lines)
+
     def e_ParamRef(self, e):
         return e.name  # the parameter itself, also where locals live in per-thread arrays
 

@@ -232,6 +232,20 @@ class TupleExpr(Expr):
 
 
 @dataclass(eq=False)
+class ConstArray(Expr):
+    """A module-level NumPy array read by a kernel: a read-only constant, its values captured when
+    the kernel is compiled (as numba does). `name` is what every emitter calls it (`_rk_const_<global>`);
+    `value` is a read-only copy. CUDA: a `__constant__` array; numba and cpu: a module-level array."""
+
+    name: str
+    value: Any
+
+    @property
+    def shape(self) -> tuple:
+        return self.value.shape
+
+
+@dataclass(eq=False)
 class FieldRef(Expr):
     """A stencil field access relative to the current cell, offsets in array order."""
 

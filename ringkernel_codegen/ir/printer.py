@@ -16,6 +16,8 @@ def expr(e) -> str:
         return f"{e.value!r}:{tname(e.type)}"
     if isinstance(e, ir.Var):
         return f"%{e.name}"
+    if isinstance(e, ir.ConstArray):
+        return f"@{e.name}:{tname(e.type)}"
     if isinstance(e, ir.Load):
         return f"load {expr(e.array)}[{', '.join(expr(i) for i in e.indices)}]:{tname(e.type)}"
     if isinstance(e, ir.Shape):

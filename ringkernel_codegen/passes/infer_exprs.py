@@ -35,6 +35,8 @@ class ExpressionTypes:
             return tw
         if isinstance(e, ir.ParamRef):
             return (self.params[e.name], False)
+        if isinstance(e, ir.ConstArray):
+            return (e.type, False)
         if isinstance(e, ir.Shape):
             at = self.ty(e.array, soft)
             if at is not None and not isinstance(at[0], T.ArrayType):
@@ -153,6 +155,8 @@ class ExpressionTypes:
         array fields), else None."""
         if isinstance(array, ir.Var) and array.name in self.shapes:
             return self.shapes[array.name]
+        if isinstance(array, ir.ConstArray):
+            return array.value.shape
         extent = getattr(array, "extent", None)
         if isinstance(extent, int):
             return (extent,)

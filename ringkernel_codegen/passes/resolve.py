@@ -211,6 +211,9 @@ class Resolver(CallResolution, GlobalValues):
                 if len(idx) != 1 or not isinstance(idx[0], ir.Const) or not isinstance(idx[0].value, int):
                     raise CodegenError("arr.shape takes one constant index", e.span, "write arr.shape[0]")
                 return ir.Shape(base.value, idx[0].value, span=e.span)
+            if isinstance(base, ir.TupleExpr) and len(idx) == 1 and isinstance(idx[0], ir.Const) and \
+                    isinstance(idx[0].value, int) and 0 <= idx[0].value < len(base.items):
+                return base.items[idx[0].value]  # a global tuple's item: GLOBAL_ARRAY.shape[1], SIZES[0]
             e.array, e.indices = base, idx
             if self.hooks is not None:
                 hooked = self.hooks.load(self, e)

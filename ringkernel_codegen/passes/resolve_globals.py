@@ -71,6 +71,35 @@ def eval_annotation(node_or_obj, ns: dict, span):
                            "annotations must be ringkernel types such as f32, i32[:] or Field2D[f32]") from None
 
 
+MAX_CONSTANT_BYTES = 64 * 1024  # CUDA's __constant__ memory per module
+
+
+def constant_array(obj: np.ndarray, name: str, span) -> ir.ConstArray:
+    """A module-level NumPy array read by a kernel: a constant captured now, read-only everywhere."""
+    what = f"module-level array '{name}'"
+    try:
+        dtype = T.from_numpy(obj.dtype)
+    except TypeError:
+        dtype = None
+    if not isinstance(dtype, T.ScalarType):
+        raise CodegenError(f"{what} has dtype {obj.dtype}, which kernels do not have", span,
+                           "use a numeric dtype such as np.float32 or np.int32, or pass the array as a parameter")
+    if not 1 <= obj.ndim <= MAX_RANK or obj.size == 0:
+        raise CodegenError(f"{what} has shape {obj.shape}; a constant array has 1 to {MAX_RANK} dimensions and "
+                           "at least one element", span, "pass the array as a parameter")
+    if obj.nbytes > MAX_CONSTANT_BYTES:
+        raise CodegenError(f"{what} is {obj.nbytes} bytes; a constant array holds at most {MAX_CONSTANT_BYTES} "
+                           "(CUDA's constant memory)", span, "pass the array as a parameter")
+    if dtype.is_float and not np.isfinite(obj).all():
+        raise CodegenError(f"{what} holds inf or NaN, which a constant array cannot spell on every backend", span,
+                           "pass the array as a parameter")
+    value = np.array(obj, dtype=dtype.np_dtype, order="C", copy=True)
+    value.setflags(write=False)
+    c = ir.ConstArray(f"_rk_const_{name}", value, span=span)
+    c.type = T.ArrayType(dtype, obj.ndim)
+    return c
+
+
 class GlobalValues:
     """The Resolver's compile-time side: Python objects a name stands for, folded to constants."""
 
@@ -133,8 +162,7 @@ class GlobalValues:
         if isinstance(obj, str):
             return ir.Const(obj, span=e.span)
         if isinstance(obj, np.ndarray):
-            raise CodegenError(f"global array '{getattr(e, 'id', '?')}' cannot be captured by a kernel", e.span,
-                               "pass the array as a parameter")
+            return constant_array(obj, getattr(e, "id", None) or getattr(e, "attr", "array"), e.span)
         raise CodegenError(f"{getattr(e, 'id', getattr(e, 'attr', '?'))!r} ({type(obj).__name__}) "
                            "cannot be used as a value in a kernel", e.span,
                            "kernels use numbers, arrays, intrinsics and @device functions")

@@ -81,7 +81,32 @@ def written_arrays(f: ir.Function) -> set:
     return out
 
 
+def check_constant_writes(f: ir.Function):
+    """A module-level array is a constant (ir.ConstArray): no store, atomic or writing device call."""
+    def refuse(c, how, span):
+        name = c.name[len("_rk_const_"):]
+        raise CodegenError(f"module-level array '{name}' is a constant in kernels ({how})", span,
+                           f"kernels read module-level arrays as constants captured at compile time; to write "
+                           f"it, pass it as a parameter")
+
+    for node in ir.walk(f.body):
+        if isinstance(node, ir.Store) and isinstance(node.array, ir.ConstArray):
+            refuse(node.array, "this stores into it", node.span)
+        elif isinstance(node, ir.Call):
+            for i, a in enumerate(node.args):
+                if not isinstance(a, ir.ConstArray):
+                    continue
+                if isinstance(node.callee, Intrinsic):
+                    spec = node.callee.params[i] if i < len(node.callee.params) else ""
+                    if spec == "array" and not node.callee.name.startswith(("ldg", "load_")):
+                        refuse(a, f"{node.callee.name}() may write it", node.span)
+                elif hasattr(node.callee, "ir") and not node.callee.ir.params[i].readonly:
+                    refuse(a, f"{node.callee.ir.name}() writes its parameter "
+                              f"'{node.callee.ir.params[i].name}'", node.span)
+
+
 def mark_readonly(f: ir.Function):
+    check_constant_writes(f)
     written = written_arrays(f)
     for p in f.params:
         p.readonly = isinstance(p.type, T.ArrayType) and p.name not in written

@@ -1174,7 +1174,7 @@ TAX_RATE = 0.08
 PRICES = np.array([10.0, 25.0, 5.0, 15.0, 30.0], dtype=np.float64)
 
 
-@try_decorate(kernel)
+@kernel
 def compute_totals(quantities: f64[:], totals: f64[:]):  # PORT: parameter types annotated
     i = global_id()  # cuda.grid(1)
     if i < len(totals):  # PORT: totals.size ('.size' is not supported on kernel arrays); 1D: len()
@@ -1237,8 +1237,6 @@ def _ref_compat(d):
 NO_WARPS = "the simulator has no warp operations (shfl_*_sync)"
 NO_GRID_SYNC = "grid_sync needs every block resident at once; the simulator runs blocks one after another"
 NO_SYNCWARP = "the simulator has no syncwarp (sync_warp)"
-GLOBAL_ARRAY = ("defect: a module-level NumPy array cannot be captured ('global array PRICES cannot be captured "
-                "by a kernel'); numba captures it as a constant array")
 DIVERGENT_GRID_SYNC = ("upstream, not a ringkernel defect: the example calls grid.sync() under the "
                        "thread-divergent `if is_sess_boundary` after an early return, undefined in CUDA; the "
                        "CPU emulator refuses it ('grid_sync() inside control flow whose condition can differ "
@@ -1291,8 +1289,7 @@ CASES = [
          ("grid_sync (top level, 2 blocks)", "while + break", "int64 timestamps", "bool locals"), sim=NO_GRID_SYNC,
          notes="sessionize with one grid barrier every thread reaches (PORT)"),
     Case("numba-cuda.globals", NUMBA_DOCS + "test_globals.py", (compute_totals,), _geo_globals, _build_globals,
-         _run_globals, _ref_globals, ("module-level NumPy array constant",),
-         xfail={"cpu": GLOBAL_ARRAY, "nvcc:compute_totals": GLOBAL_ARRAY, "sim": GLOBAL_ARRAY}),
+         _run_globals, _ref_globals, ("module-level NumPy array constant",)),
     Case("numba-cuda.cpu_gpu_compat", NUMBA_DOCS + "test_cpu_gpu_compat.py", (f,), _geo_compat, _build_compat,
          _run_compat, _ref_compat, ("device function", "int64 -> float64 promotion", "math.pi")),
 ]

@@ -1,5 +1,7 @@
 """Operators and conversions across types, one output slot per expression (Python semantics)."""
-from ringkernel_codegen import f32, f64, i32, i64, u8, u32, u64, boolean, kernel
+import numpy as np
+
+from ringkernel_codegen import device, f32, f64, i32, i64, u8, u32, u64, boolean, kernel
 from ringkernel_codegen.dsl import global_id
 
 
@@ -63,3 +65,22 @@ ARGS = {
     "float_ops": {"out": (8 * 64,), "n": 64},
     "narrow_ops": {"out": (5 * 64,), "n": 64},
 }
+
+
+# Module-level NumPy arrays read by kernels: constants captured at compile time (numba's rule);
+# CUDA __constant__ arrays, module-level arrays on numba and the CPU (test_expressions.py).
+WEIGHTS = np.array([[1.5, -2.0, 3.25], [0.5, 4.0, -1.0]], dtype=np.float32)
+SQUARES = np.arange(7, dtype=np.int64) ** 2
+
+
+@device
+def weighted_row(w: f32[:, :], r: i32, x: f32) -> f32:
+    return w[r, 0] * x + w[r, 1] * x + w[r, 2]
+
+
+@kernel
+def constant_tables(x: f32[:], out: f32[:], idx: i64[:]):
+    i = global_id()
+    if i < len(out):
+        out[i] = WEIGHTS[i % 2, i % WEIGHTS.shape[1]] * x[i] + weighted_row(WEIGHTS, i % 2, x[i])
+        idx[i] = SQUARES[i % len(SQUARES)] + len(WEIGHTS)

@@ -155,7 +155,8 @@ def f_string(x: f32[:]):
 
 
 def global_array(x: f32[:]):
-    x[0] = GLOBAL_ARRAY[0]  # ERR:global_array
+    x[0] = GLOBAL_ARRAY[0]  # a module-level array is a constant: reading it is fine
+    GLOBAL_ARRAY[1] = x[0]  # ERR:global_array
 
 
 def method_call(x: f32[:], out: f32[:]):
