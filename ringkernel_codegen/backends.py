@@ -27,6 +27,7 @@ import threading
 from dataclasses import dataclass, field
 
 from .errors import BackendUnavailableError, RingKernelError
+from .launch import MAX_SHARED_DEFAULT, MAX_SHARED_OPTIN
 
 # what a lean `pip install ringkernel` (cpu backend, codegen, `ringkernel-codegen emit`) lacks for the GPU backends
 CUDA_EXTRA = 'pip install "ringkernel[cuda]"'
@@ -51,6 +52,7 @@ class Backend:
     file_pattern: str = "{name}.txt"  # where `ringkernel-codegen emit` writes a kernel's source
     preference: int = 0             # "auto"/default picks the available backend with the highest
     requires: tuple[tuple[str, str], ...] = ()  # (module, distribution) it needs beyond the lean install
+    max_shared_bytes: int = MAX_SHARED_DEFAULT  # shared memory per block (fixed + dynamic) a launch may use
     _provider: object = field(default=None, repr=False)
     _missing: object = field(default=False, repr=False)  # missing()'s answer once known (False: not yet)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -112,8 +114,14 @@ class Backend:
                                           "use .to('cpu') or Runtime(backend='cpu')")
         return self.runtime()
 
-    def launch(self, kernel, grid, block, args) -> None:
-        self.require().launch(kernel, grid, block, args)
+    def launch(self, kernel, grid, block, args, shared_bytes: int = 0) -> None:
+        """Run a kernel launch; shared_bytes: dynamic shared memory per block (passed to the provider
+        only when a launch asks for some)."""
+        provider = self.require()
+        if shared_bytes:
+            provider.launch(kernel, grid, block, args, shared_bytes=shared_bytes)
+        else:
+            provider.launch(kernel, grid, block, args)
 
     def __repr__(self) -> str:
         return f"<backend {self.name}>"
@@ -157,12 +165,14 @@ def resolve(name) -> Backend:
 
 
 CPU = register(Backend("cpu", "the CPU backend", "cpu", "cpu_ring", "ringkernel_runtime.backends.cpu_backend",
-                       accepts_device_arrays=False, file_pattern="{name}_cpu.py", preference=1))
+                       accepts_device_arrays=False, file_pattern="{name}_cpu.py", preference=1,
+                       max_shared_bytes=MAX_SHARED_OPTIN))  # emulates the cuda backend's opt-in
 NUMBA = register(Backend("numba", "numba.cuda", "numba", "numba_ring", "ringkernel_runtime.backends.numba_backend",
                          accepts_device_arrays=True, file_pattern="{name}_numba.py",
                          requires=(("numba_cuda", "numba-cuda"),)))
 CUDA = register(Backend("cuda", "CUDA C++", "cuda", "cuda_ring", "ringkernel_runtime.backends.cuda_backend",
                         accepts_device_arrays=True, file_pattern="{name}.cu", preference=2,
-                        requires=(("cuda.bindings", "cuda-python"),)))
+                        requires=(("cuda.bindings", "cuda-python"),),
+                        max_shared_bytes=MAX_SHARED_OPTIN))  # opts in above 48 KiB (cuda_launch.py)
 
 __all__ = ["Backend", "CPU", "CUDA", "CUDA_EXTRA", "NUMBA", "default", "get", "names", "register", "resolve"]

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import RingKernelError
+from .types import SCALARS
 
 KINDS = {"expr", "barrier", "warp_collective", "block_collective", "alloc", "grid_barrier"}
 # scope -> (where such an intrinsic is defined, what to do elsewhere): errors quote both
@@ -116,6 +117,37 @@ def load_table(folder: Path) -> dict[str, Intrinsic]:
     return out
 
 
+PARAM_SPECS = {"T", "E", "array", "index", "int", "dtype", "shape", *SCALARS}
+RETURNS = {"T", "E", "void", "array", *SCALARS}
+
+
+def _check_values(raw: dict[str, Any], source: str) -> None:
+    """The values of an entry's fields (intrinsics/README.md): what the binder and emitters rely on."""
+    where = f"{source}: intrinsic {raw['name']}"
+
+    def bad(field, why):
+        raise RingKernelError(f"{where}: {field} {why}")
+
+    if not isinstance(raw["doc"], str) or not raw["doc"].strip() or "\n" in raw["doc"]:
+        bad("doc", "must be one non-empty line")
+    params = raw["params"]
+    if not isinstance(params, list) or not all(isinstance(p, str) and p in PARAM_SPECS for p in params):
+        bad("params", f"= {params!r}: each must be one of {', '.join(sorted(PARAM_SPECS))}")
+    if raw["returns"] not in RETURNS:
+        bad("returns", f"= {raw['returns']!r}: must be one of {', '.join(sorted(RETURNS))}")
+    for generic in ("T", "E"):
+        allowed = raw.get(generic, [])
+        if not isinstance(allowed, list) or not all(t in SCALARS for t in allowed):
+            bad(generic, f"= {allowed!r}: must list scalar type names ({', '.join(SCALARS)})")
+        if (generic in params or raw["returns"] == generic) and not allowed:
+            bad(generic, f"is missing: the entry uses the generic {generic} and must list its allowed types")
+    for backend in BACKENDS:
+        spell = raw.get(backend)
+        if spell is not None and not (isinstance(spell, str) or isinstance(spell, dict) and
+                                      all(isinstance(k, str) and isinstance(v, str) for k, v in spell.items())):
+            bad(backend, "must be a spelling string or a table of type -> spelling")
+
+
 def _entry(raw: dict[str, Any], source: str) -> Intrinsic:
     known = {"name", "category", "params", "returns", "doc", "kind", "T", "E", "aliases",
              "cuda_requires", "scope", *BACKENDS}
@@ -129,6 +161,7 @@ def _entry(raw: dict[str, Any], source: str) -> Intrinsic:
     kind = raw.get("kind", "expr")
     if kind not in KINDS:
         raise RingKernelError(f"{source}: intrinsic {raw['name']} has unknown kind {kind!r}")
+    _check_values(raw, source)
     scope = raw.get("scope", "")
     if scope and scope not in SCOPES:
         raise RingKernelError(f"{source}: intrinsic {raw['name']} has unknown scope {scope!r} "

@@ -10,9 +10,11 @@ import functools
 import math
 
 from . import backends, kinds
-from .errors import CompileError, KernelRuntimeError, LaunchError, RingKernelError, user_entry
+from .errors import CodegenError, CompileError, KernelRuntimeError, LaunchError, RingKernelError, user_entry
 from .ir import printer
-from .launch import check_args, cluster_dims, config, dim3, stage_noncontiguous
+from .launch import (check_args, check_shared_memory, cluster_dims, config, dim3, shared_bytes_arg,
+                     stage_noncontiguous)
+from .passes import dynamic_shared
 from .passes.stencil import BOUNDARIES
 
 
@@ -61,6 +63,13 @@ class KernelBase:
         self._f = self.kind.compile(self)
         self._sources: dict = {}
         self._entries: dict = {}
+        # shared_array(0, T): the one dynamic shared array (an ir.Alloc), sized at launch, or None
+        self.dynamic_shared = dynamic_shared.dynamic_array(self._f)
+        if self.dynamic_shared is not None and not self.kind.launched_with_grid:
+            raise CodegenError(f"a {self.kind.name} cannot use dynamic shared memory (shared_array(0, ...)): it is "
+                               "launched without a launch configuration", self.dynamic_shared.span,
+                               "give the shared array a fixed size")
+        self._static_shared_bytes = dynamic_shared.static_bytes(self._f)
 
     @property
     def params(self):
@@ -105,7 +114,7 @@ class KernelBase:
         return f"<{self.kind.name} {self.name}>"
 
     # ------------------------------------------------------------------ running
-    def _run(self, backend, args, given=None, kwargs=None):
+    def _run(self, backend, args, given=None, kwargs=None, shared_bytes: int = 0):
         """The one launch path: arguments bound (by position or parameter name) and checked, source
         emitted (what a backend cannot compile, e.g. numba and cluster_sync, is said before the launch
         shape), geometry from the kind, non-contiguous numpy arrays staged through contiguous copies,
@@ -115,9 +124,10 @@ class KernelBase:
         args = check_args(self._f, args, backend, kwargs)
         self.source(backend)
         grid, block = self.kind.geometry(self, given, args)
+        check_shared_memory(self.name, self.dynamic_shared, self._static_shared_bytes, shared_bytes, backend)
         args, writeback = stage_noncontiguous(self._f, args)
         try:
-            backend.launch(self, grid, block, args)
+            backend.launch(self, grid, block, args, shared_bytes)
             writeback()
         except RuntimeError as exc:
             if str(exc).startswith("ringkernel:"):
@@ -191,12 +201,20 @@ class BoundKernel:
         if not self.kernel.kind.launched_with_grid:
             raise LaunchError(f"a {self.kernel.kind.name} is launched without a grid: "
                               f"{self.kernel.name}.to('{self.backend.name}')(...)")
-        given = config(key)
+        grid, block, shared = config(key)
         kernel, backend = self.kernel, self.backend
+        # shared_bytes= is the dynamic shared memory size, unless the kernel has a parameter of that name
+        keyword = "shared_bytes" not in {p.name for p in kernel.params}
 
         @user_entry
         def launch(*args, **kwargs):
-            return kernel._run(backend, args, given, kwargs)
+            size = shared
+            if keyword and "shared_bytes" in kwargs:
+                size = shared_bytes_arg(kwargs.pop("shared_bytes"))
+                if shared:
+                    raise LaunchError("the dynamic shared memory size is given twice (kernel[grid, block, 0, n] and "
+                                      "shared_bytes=): give it once")
+            return kernel._run(backend, args, (grid, block), kwargs, shared_bytes=size)
 
         return launch
 

@@ -36,12 +36,49 @@ def dim3(value, what: str) -> tuple:
     return tuple(int(v) for v in value) + (1,) * (3 - len(value))
 
 
+MAX_SHARED_DEFAULT = 48 * 1024   # bytes of shared memory per block a CUDA launch gets without opting in
+MAX_SHARED_OPTIN = 227 * 1024    # sm_90's limit with cudaFuncAttributeMaxDynamicSharedMemorySize
+
+
 def config(key) -> tuple:
-    if not isinstance(key, tuple) or len(key) != 2:
-        raise LaunchError("launch with kernel[grid, block](...), e.g. saxpy[blocks, 256](a, x, y, n)")
+    """(grid, block, shared_bytes) of k[grid, block], or numba's k[grid, block, stream, shared_bytes]
+    (dynamic shared memory in bytes per block; the stream must be 0: launches synchronise)."""
+    if not isinstance(key, tuple) or not 2 <= len(key) <= 4:
+        raise LaunchError("launch with kernel[grid, block](...), e.g. saxpy[blocks, 256](a, x, y, n), or with "
+                          "dynamic shared memory kernel[grid, block, 0, nbytes](...)")
     grid, block = dim3(key[0], "grid"), dim3(key[1], "block")
     check_limits(grid, block)
-    return grid, block
+    if len(key) >= 3 and not (key[2] is None or isinstance(key[2], numbers.Integral) and not isinstance(key[2], bool)
+                              and key[2] == 0):
+        raise LaunchError(f"kernel[grid, block, stream, shared_bytes]: the stream must be 0, got {key[2]!r} "
+                          "(kernel launches synchronise; streams are not exposed for kernels)")
+    return grid, block, shared_bytes_arg(key[3]) if len(key) == 4 else 0
+
+
+def shared_bytes_arg(value) -> int:
+    """A dynamic shared memory size: a non-negative int (bytes per block)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise LaunchError(f"the dynamic shared memory size is a number of bytes per block (an int >= 0), got "
+                          f"{value!r}: e.g. kernel[grid, block, 0, 256 * 4](...) for 256 f32 values")
+    return int(value)
+
+
+def check_shared_memory(name: str, dynamic, static: int, shared_bytes: int, backend) -> None:
+    """What a GPU would refuse: a dynamic shared array launched without a size, and more shared memory
+    per block than the backend's limit (backend.max_shared_bytes)."""
+    if dynamic is not None and shared_bytes == 0:
+        where = f" at {dynamic.span.where()}" if dynamic.span is not None else ""
+        raise LaunchError(f"kernel '{name}' declares the dynamic shared array '{dynamic.name}'{where} "
+                          f"(shared_array(0, {dynamic.dtype.name})) but was launched without its size: give the "
+                          f"bytes per block as {name}[grid, block, 0, nbytes](...) or "
+                          f"{name}[grid, block](..., shared_bytes=nbytes)")
+    total, limit = static + shared_bytes, backend.max_shared_bytes
+    if total > limit:
+        opt_in = (" (the cuda backend opts in up to the device's limit, 227 KiB on sm_90)"
+                  if limit <= MAX_SHARED_DEFAULT else "")
+        raise LaunchError(f"kernel '{name}' needs {total} bytes of shared memory per block ({static} fixed + "
+                          f"{shared_bytes} dynamic); {backend.label} allows at most {limit} ({limit // 1024} KiB)"
+                          f"{opt_in}: use less shared memory per block (smaller blocks or tiles)")
 
 
 def check_limits(grid: tuple, block: tuple, context: str = "") -> None:

@@ -57,9 +57,14 @@ def kernel_statements(src: str):
     lines = [l.strip() for l in src.splitlines()]
     start = next(i for i, l in enumerate(lines) if l.startswith('extern "C"')) + 2
     first = next(i for i in range(start, len(lines)) if lines[i].startswith("//"))
-    for i in range(first, len(lines)):
-        if lines[i].endswith(";") and not SKELETON.match(lines[i]):
+    i = first
+    while i < len(lines):
+        if lines[i] == "{":  # one Python statement written as a scoped block (a, b = helper(...))
+            yield lines[i - 1], lines[i + 1]
+            i = lines.index("}", i)
+        elif lines[i].endswith(";") and not SKELETON.match(lines[i]):
             yield lines[i - 1], lines[i]
+        i += 1
 
 
 @pytest.mark.parametrize("name", sorted(CORPUS))

@@ -18,6 +18,7 @@ from ..intrinsics import Intrinsic
 from ..ir import nodes as ir
 from ..passes import fission as F
 from ..passes import inline
+from ..passes.dynamic_shared import add_size_param, cpu_shape
 from ..passes.stencil import IMPLICIT
 from .common import device_functions, py_constant_lines, source_comment, uses
 from .cpu_emitter import CTX, HEADER, CpuEmitter, param_names, shared_allocs
@@ -48,6 +49,7 @@ def emit_kernel(f: ir.Function) -> str:
     if inline.needed(f) or F.needs_fission(f):
         f = copy.deepcopy(f)  # inlining and fission rewrite the body: on a copy, never the kernel's own IR
     inline.run(f)  # device functions holding barriers/collectives become part of the kernel body
+    add_size_param(f)  # a dynamic shared array's launch size: a hidden last parameter
     for dev in device_functions(f):
         out.extend(emit_device(dev))
     if F.needs_fission(f):
@@ -75,7 +77,7 @@ def _block_loop(f, em, parallel):
         text = source_comment(a.span)
         if text:
             em.emit(f"# {text}", 2)
-        em.emit(f"{a.name} = np.zeros({a.shape!r}, {em.tname(a.dtype)})", 2)
+        em.emit(f"{a.name} = np.zeros({cpu_shape(a)}, {em.tname(a.dtype)})", 2)
     return shared
 
 

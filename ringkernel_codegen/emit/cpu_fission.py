@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..passes import fission as F
 from ..passes import fission_program as P
+from ..passes.dynamic_shared import cpu_shape
 from .common import source_comment
 from .cpu_emitter import CpuEmitter, param_names, shared_allocs
 from .cpu_segments import RT_UNIFORM, SegmentWriter
@@ -119,7 +120,7 @@ class _FissionWriter(SegmentWriter):
             text = source_comment(a.span)
             if text:
                 body.emit(f"# {text}", 1)
-            body.emit(f"{a.name}_g = np.zeros((_nb,) + {a.shape!r}, {body.tname(a.dtype)})", 1)
+            body.emit(f"{a.name}_g = np.zeros((_nb,) + {cpu_shape(a)}, {body.tname(a.dtype)})", 1)
         if self.grid is not None:
             self.nparts = sum(isinstance(n, P.Part) for n in _grid_walk(self.grid))
             self.grid_items(self.grid, body, 1)

@@ -16,6 +16,7 @@ from .. import types as T
 from ..errors import CodegenError
 from ..intrinsics import Intrinsic, data_dir
 from ..ir import nodes as ir
+from ..passes.dynamic_shared import dynamic_array
 from .common import constant_arrays, device_functions, source_comment, spelling
 
 C_KEYWORDS = {
@@ -151,8 +152,13 @@ class CudaEmitter:
     def e_Load(self, e):
         return self.subscript(e.array, e.indices)
 
+    def dynamic_len(self, a) -> str:
+        return f"((long long)(rk_dynamic_smem_size() / sizeof({a.dtype.c_name})))"
+
     def e_Shape(self, e):
         name = getattr(e.array, "name", None)
+        if getattr(self.allocs.get(name), "dynamic", False):
+            return self.dynamic_len(self.allocs[name])
         if name in self.allocs:
             return f"{self.allocs[name].shape[e.axis]}LL"
         return f"{self.var(name)}_shape{e.axis}"
@@ -195,6 +201,8 @@ class CudaEmitter:
     def shape_exprs(self, a: ir.Expr) -> list:
         """One `long long` extent per dimension of an array expression (what array params carry)."""
         name = getattr(a, "name", None)
+        if getattr(self.allocs.get(name), "dynamic", False):
+            return [self.dynamic_len(self.allocs[name])]
         if name in self.allocs:
             return [f"{d}LL" for d in self.allocs[name].shape]
         if name in self.params:
@@ -319,6 +327,9 @@ class CudaEmitter:
         pass
 
     def s_Alloc(self, s, depth):
+        if s.dynamic:  # sized at launch (sharedMemBytes); the kernel's only dynamic array
+            self.emit(f"extern __shared__ {s.dtype.c_name} {self.var(s.name)}[];", depth)
+            return
         dims = "".join(f"[{d}]" for d in s.shape)
         prefix = "__shared__ " if s.space == "shared" else ""
         self.emit(f"{prefix}{s.dtype.c_name} {self.var(s.name)}{dims};", depth)
@@ -347,6 +358,14 @@ class CudaEmitter:
         return "false" if t.is_bool else ("0.0f" if t == T.f32 else ("0.0" if t.is_float else "0"))
 
 
+DYNAMIC_SMEM_SIZE = """__device__ __forceinline__ unsigned int rk_dynamic_smem_size()
+{
+    unsigned int n;
+    asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(n));
+    return n;
+}"""
+
+
 def emit_device(dev: ir.Function) -> tuple:
     em = CudaEmitter(dev)
     struct = ""
@@ -362,6 +381,8 @@ def emit_device(dev: ir.Function) -> tuple:
 
 def _common(f: ir.Function, em: CudaEmitter) -> dict:
     devices, requires = [], set(em.requires)
+    if dynamic_array(f) is not None:  # its extent: the launch's dynamic shared memory size
+        devices.append(DYNAMIC_SMEM_SIZE)
     constants = [em.constant_decl(c) for c in constant_arrays(f)]
     if constants:  # module-level arrays read by the kernel or its device functions
         devices.append("\n".join(constants))

@@ -31,7 +31,8 @@ class NumbaEmitter(PyEmitter):
 
     def s_Alloc(self, s, depth):
         space = "shared" if s.space == "shared" else "local"
-        self.emit(f"{s.name} = cuda.{space}.array({s.shape!r}, {self.tname(s.dtype)})", depth)
+        shape = "0" if s.dynamic else repr(s.shape)  # 0: dynamic, sized at launch (numba's spelling)
+        self.emit(f"{s.name} = cuda.{space}.array({shape}, {self.tname(s.dtype)})", depth)
 
 
 def _src(f):

@@ -406,6 +406,11 @@ class Alloc(Stmt):
     def __post_init__(self):
         self.space = MemorySpace(self.space)
 
+    @property
+    def dynamic(self) -> bool:
+        """`shared_array(0, T)`: dynamic shared memory, its size in bytes given at launch."""
+        return self.space == "shared" and self.shape == (0,)
+
 
 @dataclass(eq=False)
 class Pass(Stmt):

@@ -42,7 +42,8 @@ class Inferer(ExpressionTypes, Casts):
                 if node.name in self.arrays or node.name in self.params:
                     raise CodegenError(f"array '{node.name}' is allocated twice", node.span)
                 self.arrays[node.name] = T.ArrayType(node.dtype, len(node.shape))
-                self.shapes[node.name] = node.shape
+                if not node.dynamic:  # a dynamic shared array's extent is set at launch
+                    self.shapes[node.name] = node.shape
             elif isinstance(node, ir.Assign) and node.annotation is not None:
                 prev = self.fixed.get(node.target)
                 if prev is not None and prev != node.annotation:

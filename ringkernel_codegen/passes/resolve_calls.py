@@ -150,6 +150,15 @@ class CallResolution:
         shape = self.const_value(args[0])
         if isinstance(shape, numbers.Integral):
             shape = (int(shape),)
+        if intr.name == "shared_array" and isinstance(shape, tuple) and 0 in shape:
+            if shape != (0,):
+                raise CodegenError(f"dynamic shared memory is one-dimensional: shared_array(0, dtype), got shape "
+                                   f"{shape}", args[0].span, "index a 1-D array yourself: buf[y * width + x]")
+            dtype = to_type(self.static_object(args[1]), args[1].span, "dtype")
+            if not isinstance(dtype, T.ScalarType):
+                raise CodegenError(f"shared_array() takes a scalar element type, got {dtype}", args[1].span)
+            # sized at launch: k[grid, block, 0, nbytes](...) or k[grid, block](..., shared_bytes=nbytes)
+            return ir.Alloc(s.target, "shared", (0,), dtype, span=s.span)
         if not (isinstance(shape, tuple) and shape and all(isinstance(d, numbers.Integral) and d > 0 for d in shape)):
             raise CodegenError(f"{intr.name}() needs a compile-time shape of positive integers", args[0].span,
                                "use literals or module-level constants, e.g. (TILE, TILE)")

@@ -2,6 +2,8 @@
 njit module (ringkernel_codegen.emit.cpu), actors as njit loops on threads (cpu.CpuActor)."""
 from __future__ import annotations
 
+import numpy as np
+
 from ringkernel_codegen.loader import load_source
 
 from .cpu import CpuActor
@@ -15,8 +17,10 @@ def unavailable_reason() -> str | None:
     return None
 
 
-def launch(kernel, grid, block, args) -> None:
+def launch(kernel, grid, block, args, shared_bytes: int = 0) -> None:
     entry = kernel.entry("cpu", lambda: load_source(kernel.cpu_source(), f"{kernel.name}_cpu")._rk_launch)
+    if getattr(kernel, "dynamic_shared", None) is not None:
+        args = (*args, np.int64(shared_bytes))  # the emitted launcher's hidden last parameter
     entry(*kernel.kind.cpu_entry_args(grid, block, args))
 
 

@@ -11,9 +11,9 @@ from .cuda_actor import admit, make_actor, make_pool, prepare, preload
 from .cuda_driver import available, unavailable_reason
 
 
-def launch(kernel, grid, block, args) -> None:
+def launch(kernel, grid, block, args, shared_bytes: int = 0) -> None:
     try:
-        launch_source(kernel.cuda_source(), kernel.name, grid, block, kernel._cuda_args(args),
+        launch_source(kernel.cuda_source(), kernel.name, grid, block, kernel._cuda_args(args), shared_mem=shared_bytes,
                       cooperative=kernel._needs_cooperative(), cluster=kernel.cluster)
     except CompileError as exc:  # NVRTC's log, mapped to the kernel and its Python lines
         raise nvrtc_kernel_error(kernel, exc) from None

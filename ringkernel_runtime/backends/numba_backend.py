@@ -8,10 +8,13 @@ from ringkernel_codegen.loader import load_source
 from .numba_actor import available, make_actor, prepare, preload, unavailable_reason
 
 
-def launch(kernel, grid, block, args) -> None:
+def launch(kernel, grid, block, args, shared_bytes: int = 0) -> None:
     entry = kernel.entry("numba", lambda: getattr(load_source(kernel.numba_source(), f"{kernel.name}_numba"),
                                                   kernel.name))
-    entry[grid, block](*args)
+    if shared_bytes:
+        entry[grid, block, 0, shared_bytes](*args)   # numba's spelling: stream 0, dynamic shared bytes
+    else:
+        entry[grid, block](*args)
 
 
 __all__ = ["available", "launch", "make_actor", "prepare", "preload", "unavailable_reason"]

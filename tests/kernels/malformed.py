@@ -456,16 +456,6 @@ def device_mixed_return(x: i32[:]):
     x[0] = mixed_return_helper(1)
 
 
-def shared_helper(x: f32[:]) -> f32:
-    s = shared_array(4, f32)  # ERR:shared_array_in_device
-    s[0] = x[0]
-    return s[0]
-
-
-def shared_array_in_device(x: f32[:]):
-    x[0] = shared_helper(x)
-
-
 def tuple_unpack_scalar(x: f32[:], n: i32):
     a, b = n  # ERR:tuple_unpack_scalar
     x[0] = 1.0
@@ -487,7 +477,6 @@ def stencil_offset_loop_dynamic(u: Field2D[f32], out: Field2D[f32], k: i32):
 STENCIL = dict(tile=(8, 8), halo=1)
 CASES = {name: (fn, "kernel") for name, fn in list(globals().items())
          if callable(fn) and getattr(fn, "__module__", None) == __name__ and not name.startswith("stencil_")
-         and name not in ("rec_helper", "ping", "pong", "helper_wrong_arity", "cell_helper", "mixed_return_helper",
-                          "shared_helper")}
+         and name not in ("rec_helper", "ping", "pong", "helper_wrong_arity", "cell_helper", "mixed_return_helper")}
 CASES.update({name: (fn, STENCIL) for name, fn in list(globals().items())
               if callable(fn) and name.startswith("stencil_")})

@@ -96,3 +96,32 @@ def test_cell_coords_stencil():
     S.cell_coords.to("numba")(out)
     yy, xx = np.mgrid[0:5, 0:9]
     np.testing.assert_array_equal(out, yy * 1000 + xx)
+
+
+def test_dynamic_shared_memory_sized_at_launch():
+    """shared_array(0, f32) is numba's cuda.shared.array(0, float32): sized by k[grid, block, 0, nbytes]
+    (or shared_bytes=), len() is the launch's size, and a device function may hold one."""
+    from dynamic_shared_kernels import reverse_blocks, sums_via_device
+
+    x = np.arange(24, dtype=np.float32)
+    out = np.zeros(24, np.float32)
+    reverse_blocks.to("numba")[3, 8, 0, 8 * 4](x, out)
+    np.testing.assert_array_equal(out, x.reshape(3, 8)[:, ::-1].ravel() + 1000.0 * 8)
+    reverse_blocks.to("numba")[3, 8](x, out, shared_bytes=42)            # len() = 42 // 4 = 10
+    np.testing.assert_array_equal(out, x.reshape(3, 8)[:, ::-1].ravel() + 1000.0 * 10)
+    x = np.arange(16, dtype=np.float64) / 4
+    out, fixed = np.zeros(16), np.zeros(16, np.int32)
+    sums_via_device.to("numba")[2, 8, 0, 8 * 8](x, out, fixed)
+    np.testing.assert_allclose(out, np.repeat(x.reshape(2, 8).sum(axis=1), 8) + np.repeat([0, 1], 8), rtol=1e-12)
+
+
+def test_module_level_arrays_are_constants():
+    import expr_kernels as E
+
+    x = np.arange(10, dtype=np.float32) - 3
+    out, idx = np.zeros(10, np.float32), np.zeros(10, np.int64)
+    E.constant_tables.to("numba")[3, 4](x, out, idx)
+    i = np.arange(10)
+    w = E.WEIGHTS.astype(np.float64)
+    np.testing.assert_allclose(out, w[i % 2, i % 3] * x + (w[i % 2, 0] * x + w[i % 2, 1] * x + w[i % 2, 2]), rtol=1e-6)
+    assert idx.tolist() == [(j % 7) ** 2 + 2 for j in range(10)]
