@@ -174,3 +174,20 @@ def test_a_backend_refuses_an_intrinsic_its_column_leaves_out_naming_the_line(mo
 
 
 from ringkernel_codegen.dsl import fma  # noqa: E402  (used inside the kernel above)
+
+
+def test_table_schema_values_are_checked_by_the_loader(tmp_path):
+    """#8 item 7: a malformed value is refused when the table loads, naming file, entry and field."""
+    base = '[[intrinsic]]\nname = "bad"\ndoc = "x"\ncuda = "f({0})"\n'
+    cases = [
+        ('params = ["float"]\nreturns = "void"\n', r"t.toml: intrinsic bad: params = \['float'\]: each must be"),
+        ('params = ["f32"]\nreturns = "float"\n', r"t.toml: intrinsic bad: returns = 'float': must be one of"),
+        ('params = ["T"]\nreturns = "T"\n', r"t.toml: intrinsic bad: T is missing: the entry uses the generic T"),
+        ('params = ["T"]\nreturns = "T"\nT = ["float32"]\n', r"intrinsic bad: T = \['float32'\]: must list scalar"),
+        ('params = ["f32"]\nreturns = "f32"\nnumba = 3\n', r"intrinsic bad: numba must be a spelling string"),
+    ]
+    for fields, message in cases:
+        with pytest.raises(RingKernelError, match=message):
+            _write_table(tmp_path, base + fields)
+    with pytest.raises(RingKernelError, match=r"intrinsic bad: doc must be one non-empty line"):
+        _write_table(tmp_path, '[[intrinsic]]\nname = "bad"\ndoc = ""\nparams = []\nreturns = "void"\n')
