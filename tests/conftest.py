@@ -47,21 +47,73 @@ def nvcc_path():
     return shutil.which("nvcc")
 
 
-# "cpu" always; "gpu" runs the generated CUDA C++ through the cuda backend when a GPU is usable.
-TARGETS = [
-    pytest.param("cpu", id="cpu"),
-    pytest.param("gpu", id="gpu", marks=pytest.mark.gpu),
-]
+# The targets expression/type/fission/stencil tests run on: every backend in the registry
+# (ringkernel_codegen.backends), cpu always, the others where their provider is available here:
+# numba under numba's CUDA simulator (tests/test_sim.py runs those files again in a simulator
+# process) or on a GPU, cuda on a GPU. RINGKERNEL_TARGETS=numba,cpu restricts the list.
+_SIMULATOR = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+# What numba's simulator cannot run: warp/block collectives and cross-block grid barriers, and
+# libdevice math (the simulator's math is Python's); the reason is the skip message.
+SIM_LACKS_KINDS = {"warp_collective": "the simulator has no warp operations",
+                   "block_collective": "the simulator has no block collectives",
+                   "grid_barrier": "the simulator runs blocks one after another (no grid barrier)"}
 
 
-@pytest.fixture(params=TARGETS)
+class Target(str):
+    """The backend name a test passes to .to(...); `.needs(kernel)` skips what this target cannot run."""
+
+    backend = None
+    simulated = False
+
+    def needs(self, *kernels):
+        if not self.simulated:
+            return
+        from ringkernel_codegen.emit.common import device_functions
+        from ringkernel_codegen.intrinsics import Intrinsic
+        from ringkernel_codegen.ir import nodes as ir
+
+        for k in kernels:
+            for fn in (k._f, *device_functions(k._f)):
+                for n in ir.walk(fn.body):
+                    c = getattr(n, "callee", None)
+                    if isinstance(c, Intrinsic) and c.kind in SIM_LACKS_KINDS:
+                        pytest.skip(f"{k.name}: {SIM_LACKS_KINDS[c.kind]} ({c.name})")
+            if "cuda.libdevice" in k.numba_source():
+                pytest.skip(f"{k.name}: the simulator has no libdevice (math spelled for the GPU)")
+
+
+def _target_params():
+    from ringkernel_codegen import backends
+
+    wanted = [t for t in os.environ.get("RINGKERNEL_TARGETS", "").split(",") if t]
+    out = []
+    for name in backends.names():
+        if wanted and name not in wanted:
+            continue
+        b = backends.get(name)
+        if b is backends.CPU:
+            marks, ident = [], name
+        elif b is backends.NUMBA and _SIMULATOR:
+            marks, ident = [pytest.mark.sim], f"{name}-sim"
+        else:
+            marks, ident = [pytest.mark.gpu], name
+        out.append(pytest.param(name, id=ident, marks=marks))
+    return out
+
+
+@pytest.fixture(params=_target_params())
 def target(request):
-    """The backend name to pass to .to(...): "cpu", or "cuda" for the gpu target."""
-    if request.param == "gpu":
-        if not gpu_available():
-            pytest.skip("no usable CUDA GPU (ringkernel_runtime.backends.cuda.available() is False)")
-        return "cuda"
-    return "cpu"
+    """A backend name for .to(...) (a Target: str with .needs(kernel)); skipped where unavailable."""
+    from ringkernel_codegen import backends
+
+    b = backends.get(request.param)
+    why = b.unavailable_reason()
+    if why is not None:
+        pytest.skip(f"the {b.name} backend is not available here ({why})")
+    t = Target(b.name)
+    t.backend = b
+    t.simulated = b is backends.NUMBA and _SIMULATOR
+    return t
 
 
 @pytest.fixture(scope="session")

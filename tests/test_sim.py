@@ -9,12 +9,18 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+# the files whose `target` tests also run on the numba backend under the simulator (conftest.target)
+TARGET_FILES = ("tests/test_expressions.py", "tests/test_types.py", "tests/test_fission.py", "tests/test_stencils.py")
+
+
 @pytest.mark.sim
 def test_numba_source_runs_in_cuda_simulator():
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+    """tests/sim, and the numba-sim target of the target-parametrised files (-m sim selects those)."""
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", RINGKERNEL_TARGETS="numba")
     try:
-        proc = subprocess.run([sys.executable, "-m", "pytest", "tests/sim", "-q", "-p", "no:cacheprovider"],
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+        proc = subprocess.run([sys.executable, "-m", "pytest", "tests/sim", *TARGET_FILES, "-m", "sim", "-q",
+                               "-p", "no:cacheprovider"],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=400)
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"simulator tests did not finish in {exc.timeout} s:\n{exc.stdout or ''}")
     tail = (proc.stdout + proc.stderr)[-4000:]

@@ -18,9 +18,10 @@ def test_annotation_fixes_local_type():
     assert local_types(K.annotated_i64)["v"] == "i64"
 
 
-def test_annotated_i64_local_holds_large_values():
+def test_annotated_i64_local_holds_large_values(target):
+    target.needs(K.annotated_i64)
     out = np.zeros(4, np.int64)
-    K.annotated_i64.to("cpu")[1, 4](out)
+    K.annotated_i64.to(target)[1, 4](out)
     np.testing.assert_array_equal(out, np.arange(4, dtype=np.int64) * 2 ** 32)
 
 
@@ -28,32 +29,36 @@ def test_integer_arithmetic_local_stays_integer():
     assert local_types(K.integer_local)["c"] == "i32"
 
 
-def test_integer_arithmetic_results_are_exact():
+def test_integer_arithmetic_results_are_exact(target):
+    target.needs(K.integer_local)
     out = np.zeros(8, np.int64)
-    K.integer_local.to("cpu")[1, 8](out)
+    K.integer_local.to(target)[1, 8](out)
     np.testing.assert_array_equal(out, [(i * 3 + 1) // 2 for i in range(8)])
 
 
-def test_floor_division_and_modulo_follow_python_on_arrays():
+def test_floor_division_and_modulo_follow_python_on_arrays(target):
+    target.needs(K.int_division)
     a = np.array([7, -7, 7, -7, 0, 9], np.int64)
     b = np.array([2, 2, -2, -2, 3, 3], np.int64)
     fl, md, tr = np.zeros(6, np.int64), np.zeros(6, np.int64), np.zeros(6)
-    K.int_division.to("cpu")[1, 8](a, b, fl, md, tr, 6)
+    K.int_division.to(target)[1, 8](a, b, fl, md, tr, 6)
     np.testing.assert_array_equal(fl, [x // y for x, y in zip(a.tolist(), b.tolist())])
     np.testing.assert_array_equal(md, [x % y for x, y in zip(a.tolist(), b.tolist())])
 
 
-def test_true_division_of_integers_gives_float():
+def test_true_division_of_integers_gives_float(target):
+    target.needs(K.int_division)
     a = np.array([7, -7, 1], np.int64)
     b = np.array([2, 2, 3], np.int64)
     fl, md, tr = np.zeros(3, np.int64), np.zeros(3, np.int64), np.zeros(3)
-    K.int_division.to("cpu")[1, 4](a, b, fl, md, tr, 3)
+    K.int_division.to(target)[1, 4](a, b, fl, md, tr, 3)
     np.testing.assert_array_equal(tr, [3.5, -3.5, 1 / 3])
 
 
-def test_literal_floor_division_and_modulo_match_python():
+def test_literal_floor_division_and_modulo_match_python(target):
+    target.needs(K.literal_division)
     out, fout = np.zeros(4, np.int64), np.zeros(1)
-    K.literal_division.to("cpu")[1, 1](out, fout)
+    K.literal_division.to(target)[1, 1](out, fout)
     assert out.tolist() == [3, -4, 2, -2]  # 7//2, -7//2, -7%3, 7%-3 in Python
     assert fout[0] == 3.5
 
@@ -62,16 +67,18 @@ def test_division_of_int_local_gives_f64_local():
     assert local_types(K.float_local_from_int)["h"] == "f64"
 
 
-def test_int_local_divided_gives_half_values():
+def test_int_local_divided_gives_half_values(target):
+    target.needs(K.float_local_from_int)
     out = np.zeros(5)
-    K.float_local_from_int.to("cpu")[1, 5](out)
+    K.float_local_from_int.to(target)[1, 5](out)
     np.testing.assert_array_equal(out, np.arange(5) / 2)
 
 
-def test_f64_sqrt_stays_double_precision():
+def test_f64_sqrt_stays_double_precision(target):
+    target.needs(K.sqrt_f64)
     x = np.array([2.0, 3.0, 1e-300, 12345.678901234], np.float64)
     out = np.zeros(4)
-    K.sqrt_f64.to("cpu")[1, 4](x, out, 4)
+    K.sqrt_f64.to(target)[1, 4](x, out, 4)
     for got, v in zip(out, x):
         assert abs(got - math.sqrt(v)) <= 1e-15 * math.sqrt(v)
 
@@ -81,10 +88,11 @@ def test_f64_sqrt_uses_double_function_in_cuda():
     assert re.search(r"\bsqrt\(", src) and "sqrtf(" not in src
 
 
-def test_f32_sqrt_matches_float32_reference():
+def test_f32_sqrt_matches_float32_reference(target):
+    target.needs(K.sqrt_f32)
     x = np.array([2.0, 3.0, 0.5, 12345.678], np.float32)
     out = np.zeros(4, np.float32)
-    K.sqrt_f32.to("cpu")[1, 4](x, out, 4)
+    K.sqrt_f32.to(target)[1, 4](x, out, 4)
     np.testing.assert_array_equal(out, np.sqrt(x))
 
 
@@ -102,25 +110,28 @@ def test_weak_float_literal_is_spelled_as_float_in_cuda():
     assert "double" not in src.split("extern \"C\"")[1]
 
 
-def test_weak_float_literal_computes_in_f32():
+def test_weak_float_literal_computes_in_f32(target):
+    target.needs(K.weak_literal)
     x = np.array([1.1, 2.2, 3.3], np.float32)
     out = np.zeros(3, np.float32)
-    K.weak_literal.to("cpu")[1, 4](x, out, 3)
+    K.weak_literal.to(target)[1, 4](x, out, 3)
     np.testing.assert_array_equal(out, x * np.float32(4.0) + np.float32(0.1))
 
 
-def test_int_times_float_literal_gives_f64():
+def test_int_times_float_literal_gives_f64(target):
+    target.needs(K.int_times_float)
     k = np.array([1, 3, -5], np.int32)
     out = np.zeros(3)
-    K.int_times_float.to("cpu")[1, 4](k, out, 3)
+    K.int_times_float.to(target)[1, 4](k, out, 3)
     np.testing.assert_array_equal(out, [0.5, 1.5, -2.5])
 
 
-def test_int_plus_f32_promotes_to_f32():
+def test_int_plus_f32_promotes_to_f32(target):
+    target.needs(K.int_plus_f32)
     k = np.array([1, 16777217, -5], np.int32)
     x = np.array([0.25, 0.0, 0.5], np.float32)
     out = np.zeros(3, np.float32)
-    K.int_plus_f32.to("cpu")[1, 4](k, x, out, 3)
+    K.int_plus_f32.to(target)[1, 4](k, x, out, 3)
     np.testing.assert_array_equal(out, k.astype(np.float32) + x)
 
 
@@ -128,15 +139,17 @@ def test_comparison_and_boolean_local_is_boolean():
     assert local_types(K.bool_conditions)["flag"] == "boolean"
 
 
-def test_boolean_conditions_and_not_on_integers():
+def test_boolean_conditions_and_not_on_integers(target):
+    target.needs(K.bool_conditions)
     x = np.array([0, 1, 3, 5, 7], np.int32)
     out = np.full(5, -1, np.int32)
-    K.bool_conditions.to("cpu")[1, 8](x, out, 5)
+    K.bool_conditions.to(target)[1, 8](x, out, 5)
     np.testing.assert_array_equal(out, [2, 0, 1, 0, 1])
 
 
-def test_integer_used_as_condition_is_nonzero_test():
+def test_integer_used_as_condition_is_nonzero_test(target):
+    target.needs(K.int_condition)
     x = np.array([0, 1, -1, 2], np.int32)
     out = np.full(4, -1, np.int32)
-    K.int_condition.to("cpu")[1, 4](x, out, 4)
+    K.int_condition.to(target)[1, 4](x, out, 4)
     np.testing.assert_array_equal(out, [0, 1, 1, 1])
