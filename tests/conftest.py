@@ -1,12 +1,12 @@
-"""Shared fixtures for the codegen suite: the `target` parametrisation and the kernel corpora path.
+"""Shared fixtures for the codegen suite: the `target` parametrisation.
 
-Kernel corpora live in tests/kernels/*.py (real files: the front end reads source via inspect) and
-are imported by module name (basic_kernels, stencil_kernels, ...). The numba CUDA simulator is fixed
-at import time, so tests/sim/ is collected only in its own process (see tests/test_sim.py).
+Kernel corpora live in the package tests/kernels (real files: the front end reads source via
+inspect), imported as `from tests.kernels import basic_kernels`; tests/ is a package, so nothing
+edits sys.path. The numba CUDA simulator is fixed at import time, so tests/sim/ is collected only
+in its own process (see tests/test_sim.py).
 """
 import os
 import shutil
-import sys
 
 # numba's OpenMP workers busy-wait between parallel regions; on an oversubscribed CI machine (2
 # cores, actor threads spinning) that made each small CPU-backend launch take ~12 ms instead of
@@ -16,9 +16,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 os.environ.setdefault("RINGKERNEL_VERIFY_IR", "1")
 
 import pytest
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "kernels"))
 
 collect_ignore = [] if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" else ["sim"]
 

@@ -12,20 +12,15 @@ turns into a failure the day the defect is fixed and the mark is due to come off
 import os
 import re
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from ringkernel_codegen import RingKernelError
+from tests.conformance import guide, polybench, rodinia
+from tests.conformance.case_support import Refused, run_case
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "conformance"))
-
-import guide  # noqa: E402
-import polybench  # noqa: E402
-import rodinia  # noqa: E402
-from case_support import Refused, run_case  # noqa: E402
-
-from ringkernel_codegen import RingKernelError  # noqa: E402
 
 CASES = [*polybench.CASES, *rodinia.CASES, *guide.CASES]
 NVCC_FLAGS = ["-arch=sm_90", "-std=c++17", "-c"]

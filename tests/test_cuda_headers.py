@@ -267,7 +267,7 @@ def _system_toolkit_dirs():
 
 
 def test_cooperative_groups_kernel_compiles_with_system_toolkit_dirs_only(nvrtc_with):
-    import grid_kernels
+    from tests.kernels import grid_kernels
 
     dirs = _system_toolkit_dirs()
     assert not any("site-packages" in d for d in dirs)

@@ -21,7 +21,7 @@ CORPORA = ("basic_kernels", "stencil_kernels", "type_kernels", "ordered_kernels"
 def corpus():
     out = []
     for mod_name in CORPORA:
-        mod = importlib.import_module(mod_name)
+        mod = importlib.import_module(f"tests.kernels.{mod_name}")
         out += [(f"{mod_name}.{n}", k) for n, k in sorted(vars(mod).items()) if isinstance(k, KernelBase)]
     return out
 
@@ -74,7 +74,7 @@ def test_launch_arguments_match_the_emitted_signature(name, k, recorder):
 
 
 def test_stencil_grid_covers_the_domain_in_tiles(recorder):
-    import stencil_kernels as S
+    from tests.kernels import stencil_kernels as S
 
     k = next(v for v in vars(S).values() if isinstance(v, Stencil) and v.ndim == 2)
     args = sample_args(k)
@@ -88,7 +88,7 @@ def test_stencil_grid_covers_the_domain_in_tiles(recorder):
 
 @pytest.mark.skipif(cuda_backend.available(), reason="this machine has a GPU: the launch would run")
 def test_cuda_launch_without_a_gpu_raises_backend_unavailable_naming_the_cause():
-    import basic_kernels as K
+    from tests.kernels import basic_kernels as K
     from ringkernel_codegen import BackendUnavailableError
 
     x = np.zeros(8, np.float32)

@@ -10,7 +10,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from dynamic_shared_kernels import reverse_blocks, sums_via_device
+from tests.kernels.dynamic_shared_kernels import reverse_blocks, sums_via_device
 from ringkernel_codegen import CodegenError, Field1D, LaunchError, device, f32, f64, i32, kernel, stencil
 from ringkernel_codegen.dsl import shared_array
 

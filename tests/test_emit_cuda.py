@@ -7,12 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-import barrier_kernels
-import basic_kernels
-import device_barrier_kernels
-import stencil_kernels
-import type_kernels
 from ringkernel_codegen import kernel, stencil
+from tests.kernels import barrier_kernels, basic_kernels, device_barrier_kernels, stencil_kernels, type_kernels
 
 CORPUS = {f"{mod.__name__}.{k.name}" + (f"_{k.boundary}" if hasattr(k, "boundary") else ""): k
           for mod in (basic_kernels, type_kernels, stencil_kernels, barrier_kernels, device_barrier_kernels)

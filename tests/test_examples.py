@@ -1,6 +1,7 @@
 """The examples run as documented, the notebook executes headless, and CI runs the README's command."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -70,8 +71,10 @@ def test_committed_notebook_shows_its_outputs_and_reexecutes_to_the_same_substan
     pytest.importorskip("nbformat")
     pytest.importorskip("nbclient")
     import nbformat
-    sys.path.insert(0, str(ROOT / "tools"))
-    from run_notebook import execute
+    spec = importlib.util.spec_from_file_location("run_notebook", ROOT / "tools" / "run_notebook.py")
+    run_notebook = importlib.util.module_from_spec(spec)   # a tool, not a package: loaded from its file
+    spec.loader.exec_module(run_notebook)
+    execute = run_notebook.execute
     monkeypatch.setenv("MPLBACKEND", "Agg")  # the kernel process inherits it: no display needed
     path = EXAMPLES / "notebooks" / "stencil_prototyping.ipynb"
     committed = nbformat.read(path, as_version=4)

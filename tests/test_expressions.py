@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-import expr_kernels as E
+from tests.kernels import expr_kernels as E
 
 
 def py_floordiv_mod(x, y):

@@ -3,7 +3,7 @@ block/warp references. These run on the cpu backend only: they specify the emula
 import numpy as np
 import pytest
 
-import barrier_kernels as K
+from tests.kernels import barrier_kernels as K
 from ringkernel_codegen import KernelRuntimeError, RingKernelError
 
 

@@ -14,7 +14,7 @@ import sys
 import numpy as np
 import pytest
 
-import device_barrier_kernels as D
+from tests.kernels import device_barrier_kernels as D
 from ringkernel_codegen import CodegenError, Field1D, KernelRuntimeError, device, f32, f64, i32, kernel, stencil
 from ringkernel_codegen.dsl import (
     activemask, block_dim_x, global_id, grid_sync, lane_id, shared_array, shfl_down_sync, sync_threads,
@@ -632,7 +632,7 @@ def test_device_function_with_a_barrier_outside_a_kernel_is_refused_not_dropped(
 
 SIM_SCRIPT = r"""
 import numpy as np
-import device_barrier_kernels as D
+from tests.kernels import device_barrier_kernels as D
 from ringkernel_codegen.emit.common import device_functions
 from ringkernel_codegen.intrinsics import Intrinsic
 from ringkernel_codegen.ir import nodes as ir
@@ -668,7 +668,7 @@ def test_numba_simulator_agrees_with_cpu_on_the_barrier_kernels():
     """The kernels the simulator can run (no warp, block or grid collectives): numba.cuda keeps the
     device functions with their barriers, the CPU inlines them; both must agree."""
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1",
-               PYTHONPATH=os.pathsep.join([ROOT, os.path.join(ROOT, "tests", "kernels")]))
+               PYTHONPATH=ROOT)
     proc = subprocess.run([sys.executable, "-c", SIM_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]

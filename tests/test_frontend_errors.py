@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-import malformed
+from tests.kernels import malformed
 from ringkernel_codegen import CodegenError, RingKernelError, kernel, stencil
 
 SOURCE = inspect.getsourcefile(malformed)

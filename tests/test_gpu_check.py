@@ -31,7 +31,7 @@ LINE = re.compile(r"^(?P<label>\w+\.\S+)\s+(?P<launch>stencil|\[.*?\])\s+(?P<sta
 def corpus_module(path):
     name = os.path.splitext(os.path.basename(path))[0]
     if os.path.dirname(path).endswith("kernels"):
-        return name, importlib.import_module(name)  # tests/kernels is on sys.path (conftest.py)
+        return name, importlib.import_module(f"tests.kernels.{name}")  # the corpus package
     spec = importlib.util.spec_from_file_location(f"_gpu_check_corpus_{name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -131,12 +131,10 @@ def test_kernels_assuming_a_block_shape_record_their_geometry(name, module):
 
 
 OUT_OF_BOUNDS_SCRIPT = r"""
-import sys
-sys.path[:0] = ["tools"]
 import gpu_check as G  # before numba compiles anything: the reference runs bounds-checked
 import numpy as np
-import barrier_kernels as B
-import type_kernels as T
+from tests.kernels import barrier_kernels as B
+from tests.kernels import type_kernels as T
 
 def show(what, k, geom, fixed):
     args = G.make_args(k, 32, np.random.default_rng(0), geom, fixed)
@@ -150,7 +148,7 @@ print("still alive")
 
 
 def test_out_of_bounds_kernel_is_a_clean_error_for_that_kernel():
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, os.path.join(ROOT, "tests", "kernels")]))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, os.path.join(ROOT, "tools")]))
     proc = subprocess.run([sys.executable, "-c", OUT_OF_BOUNDS_SCRIPT], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=300)
     out = proc.stdout + proc.stderr

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-import grid_kernels as G
+from tests.kernels import grid_kernels as G
 from ringkernel_codegen import CodegenError
 
 

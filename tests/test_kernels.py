@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-import basic_kernels as K
+from tests.kernels import basic_kernels as K
 from ringkernel_codegen import LaunchError, RingKernelError
 
 

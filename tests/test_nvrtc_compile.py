@@ -40,7 +40,7 @@ def _kernels():
     out = []
     for mod_name in CORPORA:
         try:
-            mod = importlib.import_module(mod_name)
+            mod = importlib.import_module(f"tests.kernels.{mod_name}")
         except ImportError:
             continue
         out += [(f"{mod_name}.{n}", k) for n, k in sorted(vars(mod).items()) if isinstance(k, KernelBase)]
@@ -56,7 +56,7 @@ def test_emitted_kernel_compiles_with_nvrtc(name, k, cache):
 def test_ordered_intrinsics_keep_inputs_const_and_run_on_cpu():
     import numpy as np
 
-    import ordered_kernels as O
+    from tests.kernels import ordered_kernels as O
 
     src = O.publish.cuda_source()
     assert "const float* __restrict__ data" in src and "unsigned long long* __restrict__ flags" in src
@@ -71,7 +71,7 @@ def test_ordered_intrinsics_keep_inputs_const_and_run_on_cpu():
 def test_block_reduce_sum_on_cpu_matches_numpy():
     import numpy as np
 
-    import ordered_kernels as O
+    from tests.kernels import ordered_kernels as O
 
     x = np.random.default_rng(3).standard_normal(96).astype(np.float32)
     out = np.zeros(1, np.float32)
@@ -82,7 +82,7 @@ def test_block_reduce_sum_on_cpu_matches_numpy():
 def test_atomic_add_with_tuple_index_on_2d_array_matches_numpy():
     import numpy as np
 
-    import ordered_kernels as O
+    from tests.kernels import ordered_kernels as O
 
     rng = np.random.default_rng(5)
     xs, ys = rng.integers(0, 4, 200), rng.integers(0, 3, 200)
@@ -97,7 +97,7 @@ def test_atomic_add_with_tuple_index_on_2d_array_matches_numpy():
 def test_device_functions_take_arrays_with_their_extents():
     import numpy as np
 
-    import ordered_kernels as O
+    from tests.kernels import ordered_kernels as O
 
     x = np.arange(8, dtype=np.float32)
     y = np.zeros(8, np.float32)

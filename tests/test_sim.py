@@ -16,7 +16,9 @@ TARGET_FILES = ("tests/test_expressions.py", "tests/test_types.py", "tests/test_
 @pytest.mark.sim
 def test_numba_source_runs_in_cuda_simulator():
     """tests/sim, and the numba-sim target of the target-parametrised files (-m sim selects those)."""
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", RINGKERNEL_TARGETS="numba")
+    runtime_tests = os.path.join(ROOT, "tests", "runtime")   # ring_kernels for tests/sim/test_numba_actors.py
+    path = os.pathsep.join(p for p in (runtime_tests, os.environ.get("PYTHONPATH", "")) if p)
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", RINGKERNEL_TARGETS="numba", PYTHONPATH=path)
     try:
         proc = subprocess.run([sys.executable, "-m", "pytest", "tests/sim", *TARGET_FILES, "-m", "sim", "-q",
                                "-p", "no:cacheprovider"],

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-import stencil_kernels as S
+from tests.kernels import stencil_kernels as S
 
 SENTINEL = -777.0
 

@@ -4,7 +4,7 @@ import re
 
 import numpy as np
 
-import type_kernels as K
+from tests.kernels import type_kernels as K
 
 
 def local_types(k) -> dict:

@@ -2,7 +2,7 @@
 and computes what Python would (references by hand / NumPy)."""
 import numpy as np
 
-import assign_kernels as A
+from tests.kernels import assign_kernels as A
 
 
 def test_loop_carried_local_reads_previous_iteration():
@@ -28,7 +28,7 @@ def test_while_loop_carried_local():
 def test_python_rounding_functions_return_ints_like_python():
     import math
 
-    import type_kernels as TK
+    from tests.kernels import type_kernels as TK
 
     x = np.array([2.5, -2.5, 3.7, -0.2, 1.5], np.float64)
     out = np.zeros(20, np.int64)

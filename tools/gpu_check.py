@@ -4,8 +4,9 @@
     PYTHONPATH=. .venv/bin/python tools/gpu_check.py --reference-only      # the cpu pass alone, no GPU
 
 Kernels come from tests/kernels/*_kernels.py (CORPORA) and examples/saxpy.py, examples/heat2d.py.
-Each is launched as its corpus module's GEOMETRY records (name -> (grid, block): the launch a kernel
-with shared arrays sized to the block or warp collectives is written for), else as (size+31)//32
+Each is launched as its corpus module's GEOMETRY records (name -> (grid, block), or (grid, block,
+dynamic shared bytes per block): the launch a kernel with shared arrays sized to the block or warp
+collectives is written for), else as (size+31)//32
 blocks of 32 threads. Arguments are synthesised from its signature (1D arrays of `--size` elements
 or one per thread launched if more, other arrays `--size` per dimension, integer arrays with small
 values so they are safe as indices, integer scalars = the size) except those its module fixes in
@@ -49,7 +50,8 @@ sys.path[:0] = [ROOT, os.path.join(ROOT, "tests", "kernels"), os.path.join(ROOT,
                 os.path.join(ROOT, "examples")]
 
 CORPORA = ["basic_kernels", "assign_kernels", "barrier_kernels", "stencil_kernels", "type_kernels",
-           "expr_kernels", "grid_kernels", "ordered_kernels", "device_barrier_kernels", "saxpy", "heat2d"]
+           "expr_kernels", "grid_kernels", "ordered_kernels", "device_barrier_kernels", "dynamic_shared_kernels",
+           "saxpy", "heat2d"]
 
 
 def gpu_reason() -> str | None:
@@ -141,8 +143,8 @@ def run(k, backend: str, args, geom) -> None:
     if not k.kind.launched_with_grid:
         target(*args)
     else:
-        grid, block = geom
-        target[grid, block](*args)
+        # GEOMETRY entries are (grid, block), or (grid, block, dynamic shared bytes per block)
+        target[(geom[0], geom[1], 0, geom[2]) if len(geom) == 3 else (geom[0], geom[1])](*args)
 
 
 def out_of_bounds(exc: BaseException) -> IndexError | None:

@@ -18,7 +18,7 @@ from ringkernel_codegen.dsl import (
     sync_threads, sync_warp, thread_idx_x, thread_idx_y, threadfence,
 )
 
-from case_support import Case, cdiv, try_decorate
+from .case_support import Case, cdiv, try_decorate
 
 FULL = 0xFFFFFFFF
 SAMPLES = "NVIDIA/cuda-samples "

@@ -14,7 +14,7 @@ import numpy as np
 from ringkernel_codegen import f32, i32, kernel, stencil, Field2D
 from ringkernel_codegen.dsl import block_dim_x, block_dim_y, block_idx_x, block_idx_y, thread_idx_x, thread_idx_y
 
-from case_support import Case, cdiv
+from .case_support import Case, cdiv
 
 # problem sizes (the .cuh macros), shared by the benchmarks that use the same names
 NI = 16

@@ -14,7 +14,7 @@ from ringkernel_codegen.dsl import (
     shared_array, sync_threads, thread_idx_x, thread_idx_y,
 )
 
-from case_support import Case, cdiv
+from .case_support import Case, cdiv
 
 SRC = "JuliaParallel/rodinia cuda/"
 FLT_MAX = 3.402823466e+38

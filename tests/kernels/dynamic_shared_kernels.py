@@ -36,3 +36,11 @@ def sums_via_device(x: f64[:], out: f64[:], fixed: i32[:]):
     tile[t] = block_idx_x()
     out[global_id()] = block_sum(t, x[global_id()]) + tile[t]
     fixed[global_id()] = t
+
+
+# Launches these kernels are written for (basic_kernels.GEOMETRY's convention), with a third item:
+# the dynamic shared memory in bytes per block (tools/gpu_check.py launches k[grid, block, 0, bytes]).
+GEOMETRY = {
+    "reverse_blocks": (2, 32, 32 * 4),
+    "sums_via_device": (2, 64, 64 * 8),      # the fixed tile holds 64: one slot per thread
+}

@@ -1,11 +1,9 @@
 import gc
-import os
-import sys
 import weakref
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
+# tests/runtime is not a package: pytest puts this folder on sys.path for its files (prepend mode)
 
 
 def _live_runtimes():

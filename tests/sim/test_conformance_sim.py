@@ -3,7 +3,6 @@ in numba's CUDA simulator, at the cases' "sim" sizes, against the same NumPy ref
 simulator cannot run (warp operations, syncwarp, grid barriers across blocks, libdevice) carry the
 reason in Case.sim and are skipped with it; ringkernel defects are strict xfails (Case.xfail["sim"])."""
 import os
-import sys
 
 import pytest
 
@@ -12,12 +11,8 @@ pytestmark = pytest.mark.sim
 if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
     pytest.skip("run through tests/test_sim.py (needs NUMBA_ENABLE_CUDASIM=1 at import)", allow_module_level=True)
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "conformance"))
-
-import guide  # noqa: E402
-import polybench  # noqa: E402
-import rodinia  # noqa: E402
-from case_support import run_case  # noqa: E402
+from tests.conformance import guide, polybench, rodinia  # noqa: E402
+from tests.conformance.case_support import run_case  # noqa: E402
 
 CASES = [*polybench.CASES, *rodinia.CASES, *guide.CASES]
 

@@ -7,7 +7,6 @@ The simulator runs one kernel at a time: one actor per test (K2K sends are check
 inbox). Sizes are small: one Python thread per CUDA thread (8 per block here).
 """
 import os
-import sys
 import threading
 import time
 
@@ -19,8 +18,8 @@ pytestmark = pytest.mark.sim
 if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
     pytest.skip("run through tests/test_sim.py (needs NUMBA_ENABLE_CUDASIM=1 at import)", allow_module_level=True)
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "runtime"))
-
+# tests/runtime's modules (ring_kernels, test_gpu_actors) come from PYTHONPATH, which tests/test_sim.py
+# sets for its simulator process (run by hand: PYTHONPATH=tests/runtime NUMBA_ENABLE_CUDASIM=1 pytest tests/sim)
 import ring_kernels as rk  # noqa: E402
 # the behaviour tests small enough for the simulator run as they are, with this module's `rt`
 from test_gpu_actors import items  # noqa: E402

@@ -44,7 +44,7 @@ def runnable(k) -> bool:
 def corpus():
     out = []
     for mod_name in CORPORA:
-        mod = importlib.import_module(mod_name)
+        mod = importlib.import_module(f"tests.kernels.{mod_name}")
         out += [pytest.param(k, id=f"{mod_name}.{n}") for n, k in sorted(vars(mod).items())
                 if isinstance(k, KernelBase) and runnable(k)]
     return out

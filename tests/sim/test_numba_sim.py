@@ -5,8 +5,8 @@ import os
 import numpy as np
 import pytest
 
-import basic_kernels as K
-import stencil_kernels as S
+from tests.kernels import basic_kernels as K
+from tests.kernels import stencil_kernels as S
 
 pytestmark = pytest.mark.sim
 
@@ -101,7 +101,7 @@ def test_cell_coords_stencil():
 def test_dynamic_shared_memory_sized_at_launch():
     """shared_array(0, f32) is numba's cuda.shared.array(0, float32): sized by k[grid, block, 0, nbytes]
     (or shared_bytes=), len() is the launch's size, and a device function may hold one."""
-    from dynamic_shared_kernels import reverse_blocks, sums_via_device
+    from tests.kernels.dynamic_shared_kernels import reverse_blocks, sums_via_device
 
     x = np.arange(24, dtype=np.float32)
     out = np.zeros(24, np.float32)
@@ -116,7 +116,7 @@ def test_dynamic_shared_memory_sized_at_launch():
 
 
 def test_module_level_arrays_are_constants():
-    import expr_kernels as E
+    from tests.kernels import expr_kernels as E
 
     x = np.arange(10, dtype=np.float32) - 3
     out, idx = np.zeros(10, np.float32), np.zeros(10, np.int64)

@@ -1,0 +1,1 @@
+"""Kernels ported from public GPU projects (docs/conformance.md): `from tests.conformance import guide`."""
