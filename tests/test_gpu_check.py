@@ -15,6 +15,7 @@ from ringkernel_codegen import KernelBase, Stencil
 from ringkernel_codegen.emit.common import device_functions
 from ringkernel_codegen.intrinsics import Intrinsic
 from ringkernel_codegen.ir import nodes as ir
+from tests.kernels import objects_of
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Found here, not taken from gpu_check.CORPORA: a corpus file gpu_check does not list fails test (a).
@@ -40,12 +41,7 @@ def corpus_module(path):
 
 def corpus_kernels(module) -> list:
     """Every distinct kernel or stencil object a module holds, by name or in a module-level dict/list."""
-    found = {}
-    for v in vars(module).values():
-        for item in (v.values() if isinstance(v, dict) else v if isinstance(v, (list, tuple)) else [v]):
-            if isinstance(item, KernelBase):
-                found[id(item)] = item
-    return list(found.values())
+    return [k for _, _, k in objects_of(module, KernelBase)]
 
 
 CORPUS = [corpus_module(p) for p in CORPUS_FILES]

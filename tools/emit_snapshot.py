@@ -21,20 +21,16 @@ sys.path[:0] = [ROOT, os.path.join(ROOT, "tests", "kernels"), os.path.join(ROOT,
 
 from ringkernel_codegen import KernelBase  # noqa: E402 - after the path above
 from ringkernel_codegen.ring import RingKernel  # noqa: E402
+from tests.kernels import objects_of  # noqa: E402 - the corpus walker the tests use
 
 MODULES = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(ROOT, "tests", "kernels", "*_kernels.py")))
 MODULES += ["ring_kernels", "saxpy", "heat2d", "actors_hello", "pipeline"]
 
 
 def _objects(module):
-
-    seen = set()
-    for name, v in sorted(vars(module).items()):
-        values = sorted(v.items()) if isinstance(v, dict) and not name.startswith("_") else [(None, v)]
-        for key, obj in values:
-            if isinstance(obj, (KernelBase, RingKernel)) and id(obj) not in seen:
-                seen.add(id(obj))
-                yield (obj.name if key is None else f"{name}[{key}]"), obj
+    """(label, kernel or ring kernel) of a module (tests.kernels.objects_of), e.g. HEAT[periodic]."""
+    for var, key, obj in objects_of(module, (KernelBase, RingKernel)):
+        yield (obj.name if key is None else f"{var}[{key}]"), obj
 
 
 def _write(path, produce) -> None:

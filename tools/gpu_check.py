@@ -62,26 +62,13 @@ def gpu_reason() -> str | None:
         return f"{type(exc).__name__}: {exc}"
 
 
-def _is_kernel(v) -> bool:
-    from ringkernel_codegen import KernelBase
-    return isinstance(v, KernelBase)
-
-
 def kernels_of(module) -> list:
-    """(label, kernel) for every kernel and stencil of a module: module-level names, then those only
-    held in a module-level dict (stencil_kernels.HEAT: one stencil per boundary, labelled HEAT[key])."""
-    out, seen = [], set()
-    for v in vars(module).values():
-        if _is_kernel(v) and id(v) not in seen:
-            seen.add(id(v))
-            out.append((v.name, v))
-    for name, d in vars(module).items():
-        if isinstance(d, dict) and not name.startswith("_"):
-            for key, v in d.items():
-                if _is_kernel(v) and id(v) not in seen:
-                    seen.add(id(v))
-                    out.append((f"{name}[{key!r}]", v))
-    return out
+    """(label, kernel) for every kernel and stencil of a module (tests.kernels.objects_of: module-level
+    names, then those only held in a module-level dict, labelled e.g. HEAT['periodic'], or list)."""
+    from ringkernel_codegen import KernelBase
+    from tests.kernels import objects_of
+
+    return [(k.name if key is None else f"{var}[{key!r}]", k) for var, key, k in objects_of(module, KernelBase)]
 
 
 def corpus() -> list:
