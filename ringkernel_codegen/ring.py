@@ -20,6 +20,7 @@ from .frontend import parse_function
 from .ir import printer
 from .loader import load_source
 from .message import is_message_type
+from .passes import dynamic_shared
 from .passes.resolve import eval_annotation, namespace
 from .passes.ring import RingHooks
 
@@ -76,6 +77,10 @@ class RingKernel:
             raise CodegenError(f"ring kernel handlers cannot read module-level arrays yet "
                                f"('{consts[0].name[len('_rk_const_'):]}')", consts[0].span,
                                "copy the values into the state message, or send them in a message")
+        dynamic = dynamic_shared.dynamic_array(f)
+        if dynamic is not None:  # an actor is launched by its Runtime, with no launch size to give
+            raise CodegenError("ring kernel handlers cannot use dynamic shared memory (shared_array(0, ...))",
+                               dynamic.span, "give the shared array a fixed size")
         return f
 
     @user_entry

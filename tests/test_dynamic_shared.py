@@ -12,7 +12,7 @@ import pytest
 
 from tests.kernels.dynamic_shared_kernels import reverse_blocks, sums_via_device
 from ringkernel_codegen import CodegenError, Field1D, LaunchError, device, f32, f64, i32, kernel, stencil
-from ringkernel_codegen.dsl import shared_array
+from ringkernel_codegen.dsl import global_id, shared_array, sync_threads, thread_idx_x
 
 
 def reference_reverse(x, block, nbytes):
@@ -100,7 +100,7 @@ def test_a_stencil_cannot_use_dynamic_shared_memory():
 
 @pytest.mark.nvcc
 def test_cuda_source_declares_extern_shared_and_compiles(nvcc, tmp_path):
-    for k in (reverse_blocks, sums_via_device):
+    for k in (reverse_blocks, sums_via_device, passes_dynamic_array):
         src = k.cuda_source()
         assert "extern __shared__ " in src and "%%dynamic_smem_size" in src
         path = tmp_path / f"{k.name}.cu"
@@ -121,3 +121,46 @@ def test_cuda_launch_passes_the_size_as_shared_mem(monkeypatch):
     reverse_blocks.to("cuda")[2, 8, 0, 96](x, x.copy())
     reverse_blocks.to("cuda")[2, 8](x, x.copy(), shared_bytes=64 * 1024)   # above 48 KiB: the cuda backend opts in
     assert [kw["shared_mem"] for kw in calls] == [96, 64 * 1024]
+
+
+def test_a_ring_kernel_cannot_use_dynamic_shared_memory():
+    """Was accepted, and its actor loop declared extern __shared__ with no size to launch it with."""
+    from ringkernel_codegen import message, ring_kernel
+
+    @message
+    class Value:
+        v: f32
+
+    def handler(ctx, msg: Value) -> Value:
+        s = shared_array(0, f32)
+        s[0] = msg.v
+        return Value(v=s[0])
+
+    with pytest.raises(CodegenError, match=r"ring kernel handlers cannot use dynamic shared memory") as info:
+        ring_kernel(input=Value, output=Value)(handler)
+    assert "s = shared_array(0, f32)" in str(info.value)
+
+
+@device
+def total(buf: f32[:]) -> f32:
+    s = 0.0
+    for j in range(len(buf)):
+        s += buf[j]
+    return s
+
+
+@kernel
+def passes_dynamic_array(x: f32[:], out: f32[:]):
+    buf = shared_array(0, f32)
+    buf[thread_idx_x()] = x[global_id()]
+    sync_threads()
+    out[global_id()] = total(buf)
+
+
+def test_a_dynamic_array_passed_to_a_device_function_has_the_launch_size():
+    x = np.arange(16, dtype=np.float32)
+    out = np.zeros(16, np.float32)
+    passes_dynamic_array.to("cpu")[2, 8, 0, 8 * 4](x, out)
+    np.testing.assert_array_equal(out, np.repeat(x.reshape(2, 8).sum(axis=1), 8))
+    # CUDA passes the extent from %dynamic_smem_size with the pointer
+    assert "total(buf, ((long long)(rk_dynamic_smem_size() / sizeof(float))))" in passes_dynamic_array.cuda_source()
