@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from ringkernel_codegen import Field2D, f64, stencil
 from tests.kernels import stencil_kernels as S
 
 SENTINEL = -777.0
@@ -174,3 +175,19 @@ def test_fields_of_different_shapes_raise_launch_error():
 
     with pytest.raises(LaunchError, match="share one shape"):
         S.offsets_2d.to("cpu")(field((5, 5)), field((5, 5)), field((5, 6)), field((5, 5)))
+
+
+WEIGHTS_3 = np.array([0.25, 0.5, 0.25])
+
+
+@stencil(tile=(8, 8), halo=1)
+def weighted_rows(u: Field2D[f64], out: Field2D[f64]):
+    out[0, 0] = WEIGHTS_3[0] * u[0, -1] + WEIGHTS_3[1] * u[0, 0] + WEIGHTS_3[2] * u[0, 1]
+
+
+def test_stencil_reads_a_module_level_array_as_constants(target):
+    u = field((10, 12))
+    out = np.full(u.shape, SENTINEL)
+    weighted_rows.to(target)(u, out)
+    want = 0.25 * u[1:-1, :-2] + 0.5 * u[1:-1, 1:-1] + 0.25 * u[1:-1, 2:]
+    np.testing.assert_allclose(interior(out, 1), want, rtol=1e-15)
