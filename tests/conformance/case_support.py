@@ -34,15 +34,16 @@ class Case:
 
 
 class Launcher:
-    """What a host driver launches through: go(k, grid, block)(*args) for kernels, go.stencil(k)(*args)."""
+    """What a host driver launches through: go(k, grid, block)(*args) for kernels (go(k, grid, block,
+    shared_bytes) with dynamic shared memory), go.stencil(k)(*args)."""
 
     def __init__(self, backend: str):
         self.backend = backend
         self.launches = 0
 
-    def __call__(self, k, grid, block):
+    def __call__(self, k, grid, block, shared_bytes=0):
         self.launches += 1
-        return k.to(self.backend)[grid, block]
+        return k.to(self.backend)[grid, block, 0, shared_bytes]
 
     def stencil(self, k):
         self.launches += 1

@@ -276,8 +276,7 @@ RED_THREADS = 64
 @kernel
 def reduce0(g_idata: f32[:], g_odata: f32[:], n: u32):
     # Handle to thread block group
-    sdata = shared_array(RED_THREADS, f32)  # PORT: SharedMemory<T>() (extern dynamic shared memory) as a
-    # fixed shared array of the block size
+    sdata = shared_array(0, f32)  # SharedMemory<T>(): extern dynamic shared memory, sized by the launch
 
     # load shared mem
     tid: u32 = thread_idx_x()
@@ -304,7 +303,7 @@ def reduce0(g_idata: f32[:], g_odata: f32[:], n: u32):
 
 @kernel
 def reduce1(g_idata: f32[:], g_odata: f32[:], n: u32):
-    sdata = shared_array(RED_THREADS, f32)  # PORT: SharedMemory<T>() as a fixed shared array
+    sdata = shared_array(0, f32)  # SharedMemory<T>(): dynamic shared memory
 
     # load shared mem
     tid: u32 = thread_idx_x()
@@ -332,7 +331,7 @@ def reduce1(g_idata: f32[:], g_odata: f32[:], n: u32):
 
 @kernel
 def reduce2(g_idata: f32[:], g_odata: f32[:], n: u32):
-    sdata = shared_array(RED_THREADS, f32)  # PORT: SharedMemory<T>() as a fixed shared array
+    sdata = shared_array(0, f32)  # SharedMemory<T>(): dynamic shared memory
 
     # load shared mem
     tid: u32 = thread_idx_x()
@@ -358,7 +357,7 @@ def reduce2(g_idata: f32[:], g_odata: f32[:], n: u32):
 
 @kernel
 def reduce3(g_idata: f32[:], g_odata: f32[:], n: u32):
-    sdata = shared_array(RED_THREADS, f32)  # PORT: SharedMemory<T>() as a fixed shared array
+    sdata = shared_array(0, f32)  # SharedMemory<T>(): dynamic shared memory
 
     # perform first level of reduction, reading from global memory, writing to shared memory
     tid: u32 = thread_idx_x()
@@ -406,7 +405,9 @@ def _run_reduction(go, d):
     for k in (reduce0, reduce1, reduce2, reduce3):
         grid, block = g[k.name]
         odata = np.zeros(grid, np.float32)
-        go(k, grid, block)(d["idata"], odata, np.uint32(d["n"]))
+        # reduction.cpp: smemSize = (threads <= 32) ? 2 * threads * sizeof(T) : threads * sizeof(T)
+        smem = (2 * block if block <= 32 else block) * 4
+        go(k, grid, block, smem)(d["idata"], odata, np.uint32(d["n"]))
         out[k.name] = odata
     return out
 
@@ -1255,7 +1256,7 @@ CASES = [
          ("atomics (add, sub, exch, max, min, inc, dec, cas, and, or, xor)", "unsigned arithmetic")),
     Case("cuda-samples.reduction", SAMPLES + "Samples/2_Concepts_and_Techniques/reduction/reduction_kernel.cu",
          (reduce0, reduce1, reduce2, reduce3), _geo_reduction, _build_reduction, _run_reduction, _ref_reduction,
-         ("shared memory", "tree reduction", "barrier in a while loop", "unsigned arithmetic")),
+         ("dynamic shared memory", "tree reduction", "barrier in a while loop", "unsigned arithmetic")),
     Case("cuda-samples.reduction-shfl", SAMPLES + "Samples/2_Concepts_and_Techniques/reduction/reduction_kernel.cu",
          (reduce4, reduce6), _geo_reduction_shfl, _build_reduction, _run_reduction_shfl, _ref_reduction_shfl,
          ("shared memory", "warp shuffle (shfl_down_sync)", "grid-stride while loop", "constant-folded if"),
