@@ -3,7 +3,9 @@ corpus kernel verifies after every pass with no attribute a node class does not 
 visitor/rewriter go over exactly the declared children, and no emitter changes the IR it is given."""
 import glob
 import importlib
+import importlib.util
 import os
+import sys
 from dataclasses import fields
 
 import pytest
@@ -14,26 +16,32 @@ from ringkernel_codegen.ir import nodes as ir
 from ringkernel_codegen.ir.verify import verify
 from ringkernel_codegen.ir.visit import Rewriter, Visitor, child_slots, map_children
 from ringkernel_codegen.ring import RingKernel
+from tests.kernels import objects_of
 from ringkernel_codegen import types as T
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODULES = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(HERE, "kernels", "*_kernels.py")))
 
 
+def _ring_kernels():
+    """tests/runtime/ring_kernels.py, the module the runtime tests import as `ring_kernels` (tests/runtime
+    is not a package): the same module object, loaded from its file if they have not yet."""
+    module = sys.modules.get("ring_kernels")
+    if module is None:
+        spec = importlib.util.spec_from_file_location("ring_kernels", os.path.join(HERE, "runtime", "ring_kernels.py"))
+        module = sys.modules["ring_kernels"] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return module
+
+
 def corpus():
     """(label, kernel object) for every @kernel/@stencil of tests/kernels and every ring kernel of
     tests/runtime/ring_kernels.py."""
-    import sys
-    sys.path.insert(0, os.path.join(HERE, "runtime"))
-    out, seen = [], set()
-    for name in [*MODULES, "ring_kernels"]:
-        module = importlib.import_module(name)
-        for attr, v in sorted(vars(module).items()):
-            values = v.values() if isinstance(v, dict) else [v]
-            for k in values:
-                if isinstance(k, (KernelBase, RingKernel)) and id(k) not in seen:
-                    seen.add(id(k))
-                    out.append((f"{name}.{attr}", k))
+    out = []
+    modules = [importlib.import_module(f"tests.kernels.{name}") for name in MODULES] + [_ring_kernels()]
+    for module in modules:
+        for var, key, k in objects_of(module, (KernelBase, RingKernel)):
+            out.append((f"{module.__name__.rsplit('.', 1)[-1]}.{var}" + ("" if key is None else f"[{key}]"), k))
     return out
 
 

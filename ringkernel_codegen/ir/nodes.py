@@ -298,6 +298,7 @@ class Unpack(Stmt):
     targets: list
     value: Expr
     temp: str = ""
+    types: list = field(default_factory=list, kw_only=True)  # the targets' types, set by inference
 
 
 @dataclass(eq=False)
