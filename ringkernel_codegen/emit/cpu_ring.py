@@ -75,6 +75,11 @@ class RingPyOps:
 
 
 class RingCpuEmitter(RingPyOps, CpuEmitter):
+    def s_Alloc(self, s, depth):
+        # a handler runs as the one thread of its block, so a shared array is its own scratch (CUDA
+        # leaves a __shared__ array's contents undefined from one handler call to the next)
+        self.emit(f"{s.name} = np.zeros({s.shape!r}, {self.tname(s.dtype)})", depth)
+
     def emit_send(self, k, call, depth):
         slot = f"_rk_out{k}"
         self.emit(f"{slot} = _rk_peers[{k}][3][0]", depth)

@@ -64,8 +64,8 @@ class Hooks:
         """Insert casts in the arguments of a call the inferer does not know."""
 
     def coerce_stmt(self, inf, s) -> None:
-        """Type and cast a statement node the inferer does not know."""
-        raise CodegenError(f"{type(s).__name__} is not allowed here", s.span)
+        """Type and cast the statements the inferer leaves to the kind (those with no expression to
+        settle, such as allocations, pass, break and continue, need nothing)."""
 
     def is_return_handled(self, inf, s) -> bool:
         """A `return value` the kind types itself (a ring handler's reply): True when handled."""

@@ -178,8 +178,6 @@ class RingHooks(Hooks):
             inf.fix(s.value)
             inf.scalar((s.value.type, False), s.value)
             s.value = inf.coerce(s.value, T.i64)
-        else:
-            super().coerce_stmt(inf, s)
 
     def is_return_handled(self, inf, s) -> bool:
         v = s.value

@@ -1,6 +1,6 @@
 """Ring kernels written in the DSL (compiled by ringkernel_codegen), used by test_ring_codegen.py."""
 from ringkernel_codegen import device, f32, f64, i64, message, ring_kernel, u64
-from ringkernel_codegen.dsl import globaltimer
+from ringkernel_codegen.dsl import globaltimer, shared_array
 
 
 @message
@@ -123,3 +123,12 @@ def dawdle_fan_out_parallel(ctx, msg: Work):
     for i in range(msg.sends):
         x = dawdle_for(msg.wait_ns, msg.loops, msg.value)
         ctx.send("next", Item(seq=msg.seq * 1000 + i, value=x))
+
+
+@ring_kernel(input=Item, output=Item)
+def scratch(ctx, msg: Item) -> Item:
+    """A handler with a shared array of its own (scratch for one message)."""
+    s = shared_array(4, f64)
+    s[0] = msg.value
+    s[1] = s[0] * 2.0
+    return Item(seq=msg.seq, value=s[1])

@@ -28,7 +28,7 @@ TIMEOUT = 10.0
 
 
 Job, square, forward = rk.Job, rk.square, rk.forward
-RING_KERNELS = [rk.adder, rk.accumulate, rk.double, rk.stamp, rk.evens_only, square, forward]
+RING_KERNELS = [rk.adder, rk.accumulate, rk.double, rk.stamp, rk.evens_only, rk.scratch, square, forward]
 
 
 def _gpu() -> bool:

@@ -145,3 +145,13 @@ def test_context_operations_are_ir_nodes_and_table_intrinsics():
              table().values()}
     assert {"now", "actor_id"} <= calls
     assert "send peer 0 (next)" in rk.double.ir() and "fail " in rk.accumulate.ir()
+
+
+def test_a_handler_may_use_a_fixed_shared_array():
+    """A statement the ring hooks have nothing to type (an allocation) is not refused, and the CPU
+    handler allocates it (its CUDA spelling is compiled by test_gpu_actors' nvcc test)."""
+    with Runtime(backend="cpu") as rt:
+        h = rt.launch(rk.scratch)
+        h.send(rk.Item(seq=7, value=1.25))
+        reply = h.receive(timeout=10.0)
+    assert (reply.seq, reply.value) == (7, 2.5)
