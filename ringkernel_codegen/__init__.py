@@ -7,6 +7,7 @@ from .types import (  # noqa: F401
 from .kernel import kernel, stencil, device, Kernel, Stencil, KernelBase, DeviceFunction, default_backend  # noqa: F401
 
 from .message import message, Array  # noqa: F401  (binds the decorator over the submodule name)
-from .ring import ring_kernel, persistent, RingKernel  # noqa: F401
+from .ring import ring_kernel, RingKernel  # noqa: F401
+from .persistent_kernel import persistent, Persistent  # noqa: F401
 
 __version__ = "0.1.0"

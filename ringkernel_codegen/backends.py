@@ -12,6 +12,7 @@ same way). A provider module offers
 
     available() -> bool, unavailable_reason() -> str | None
     launch(kernel, grid, block, args)        run a @kernel / @stencil launch (args checked)
+    start_persistent(kernel, geometry, args) start a @persistent kernel; returns its Simulation
     make_actor(...)                          Runtime's actors (and optionally make_pool, prepare,
                                              preload, admit: see ringkernel_runtime/runtime.py)
 
@@ -53,6 +54,7 @@ class Backend:
     preference: int = 0             # "auto"/default picks the available backend with the highest
     requires: tuple[tuple[str, str], ...] = ()  # (module, distribution) it needs beyond the lean install
     max_shared_bytes: int = MAX_SHARED_DEFAULT  # shared memory per block (fixed + dynamic) a launch may use
+    persistent_emitter: str | None = None  # module writing its @persistent kernels (default: <emitter>_persistent)
     _provider: object = field(default=None, repr=False)
     _missing: object = field(default=False, repr=False)  # missing()'s answer once known (False: not yet)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -75,6 +77,9 @@ class Backend:
             self._missing = (f"{', '.join(absent)} {'is' if len(absent) == 1 else 'are'} not installed; "
                              f"{CUDA_EXTRA}") if absent else None
         return self._missing
+
+    def persistent_emit_module(self):
+        return importlib.import_module(f"{__package__}.emit.{self.persistent_emitter or self.emitter + '_persistent'}")
 
     def runtime(self):
         """The provider module (imported on first use)."""
@@ -122,6 +127,15 @@ class Backend:
             provider.launch(kernel, grid, block, args, shared_bytes=shared_bytes)
         else:
             provider.launch(kernel, grid, block, args)
+
+    def start_persistent(self, kernel, geometry, args):
+        """Launch a @persistent kernel once; the provider returns the running simulation's handle."""
+        provider = self.require()
+        start = getattr(provider, "start_persistent", None)
+        if start is None:
+            raise BackendUnavailableError(f"the {self.name} backend cannot run @persistent kernels yet; "
+                                          "use .to('cpu')")
+        return start(kernel, geometry, args)
 
     def __repr__(self) -> str:
         return f"<backend {self.name}>"

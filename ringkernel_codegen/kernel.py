@@ -224,6 +224,15 @@ class BoundKernel:
             raise LaunchError(f"launch a kernel with a grid and block: {self.kernel.name}[blocks, threads](...)")
         return self.kernel._run(self.backend, args, kwargs=kwargs)
 
+    @user_entry
+    def start(self, *args, grid=None, block=None, **kwargs):
+        """Start a @persistent kernel on this backend (see persistent_kernel.Persistent.start)."""
+        start = getattr(self.kernel, "_start", None)
+        if start is None:
+            raise LaunchError(f"only @persistent kernels are started; {self.kernel.name} is a {self.kernel.kind.name}: "
+                              f"launch it with {self.kernel.name}.to('{self.backend.name}')(...)")
+        return start(self.backend, args, kwargs, grid, block)
+
     def __repr__(self):
         return f"<{self.kernel.kind.name} {self.kernel.name} on {self.backend.name}>"
 

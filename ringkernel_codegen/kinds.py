@@ -9,7 +9,8 @@ The decorated objects (kernel.py, ring.py) hold a kind and ask it; nothing compa
     kind.geometry(k, given, args)        -> (grid, block) of a launch (given: k[grid, block] or None)
     kind.cpu_entry_args(grid, block, args) -> the arguments of the CPU module's _rk_launch
 
-Adding a kind (e.g. @persistent) is one object here, its decorator class, and its emitters.
+Adding a kind is one object here, its decorator class, and its emitters (@persistent: _Persistent,
+persistent_kernel.py, emit/*_persistent.py).
 """
 from __future__ import annotations
 
@@ -114,7 +115,34 @@ class _Ring(KernelKind):
         raise LaunchError(f"ring kernel {k.name} runs as an actor: Runtime(...).launch({k.name})")
 
 
-KERNEL, STENCIL, RING = _Kernel(), _Stencil(), _Ring()
-KINDS = {kind.name: kind for kind in (KERNEL, STENCIL, RING)}
+class _Persistent(KernelKind):
+    """@persistent: a resident step loop. Stencil form (Field parameters): one step is the @stencil
+    body over the whole domain, geometry as a stencil's. General form: one step is a @kernel body
+    (grid_sync() allowed), grid and block given to start(). Emitted by each backend's
+    <emitter>_persistent module (Backend.persistent_emit_module)."""
 
-__all__ = ["KINDS", "KERNEL", "KernelKind", "RING", "STENCIL"]
+    name = "persistent"
+    launched_with_grid = False
+
+    def compile(self, k):
+        if k.stencil_form:
+            f, k.extent_field, k.fields = C.compile_stencil(k.fn, k.ndim, k.halo, k.boundary)
+            f.options["tile"] = k.tile
+            return f
+        k.extent_field, k.fields = None, {}
+        return C.compile_kernel(k.fn, "kernel")
+
+    def emit(self, k, module) -> str:
+        return module.emit_persistent(copy.deepcopy(k._f), k)
+
+    def geometry(self, k, given, args) -> tuple:
+        return (STENCIL if k.stencil_form else KERNEL).geometry(k, given, args)
+
+    def cpu_entry_args(self, grid, block, args) -> tuple:
+        raise LaunchError("a persistent kernel is started, not launched: k.start(...)")
+
+
+KERNEL, STENCIL, RING, PERSISTENT = _Kernel(), _Stencil(), _Ring(), _Persistent()
+KINDS = {kind.name: kind for kind in (KERNEL, STENCIL, RING, PERSISTENT)}
+
+__all__ = ["KINDS", "KERNEL", "KernelKind", "PERSISTENT", "RING", "STENCIL"]

@@ -144,8 +144,3 @@ def ring_kernel(fn=None, *, input=None, output=None, state=None, peers=None, par
         return wrap(fn)
     return wrap
 
-
-@user_entry
-def persistent(*args, **kwargs):
-    raise RingKernelError("@persistent kernels need the cuda backend's persistent launch, which is not "
-                          "implemented yet (see the open GPU issue); use @stencil with a host loop for now")

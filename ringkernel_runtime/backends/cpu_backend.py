@@ -24,8 +24,15 @@ def launch(kernel, grid, block, args, shared_bytes: int = 0) -> None:
     entry(*kernel.kind.cpu_entry_args(grid, block, args))
 
 
+def start_persistent(kernel, geometry, args):
+    """A @persistent kernel's step loop on a thread of its own (cpu_persistent.py)."""
+    from .cpu_persistent import start_persistent as start
+
+    return start(kernel, geometry, args)
+
+
 def make_actor(kernel, actor_id, capacity, initial_state, spin_ns, peer_timeout_ns, batch, node_id=0) -> CpuActor:
     return CpuActor(kernel, actor_id, capacity, initial_state, spin_ns, peer_timeout_ns, batch, node_id)
 
 
-__all__ = ["available", "launch", "make_actor", "unavailable_reason"]
+__all__ = ["available", "launch", "make_actor", "start_persistent", "unavailable_reason"]
