@@ -112,7 +112,8 @@ def test_registering_a_name_twice_is_refused():
 
 def test_kinds_are_objects_that_decide_how_a_kernel_is_launched():
     assert scale.kind is kinds.KERNEL and blur.kind is kinds.STENCIL
-    assert kinds.KINDS == {"kernel": kinds.KERNEL, "stencil": kinds.STENCIL, "ring": kinds.RING}
+    assert kinds.KINDS == {"kernel": kinds.KERNEL, "stencil": kinds.STENCIL, "ring": kinds.RING,
+                           "persistent": kinds.PERSISTENT}
     with pytest.raises(LaunchError, match="stencil is launched without a grid"):
         blur.to("cpu")[1, 1]
     with pytest.raises(LaunchError, match=r"launch a kernel with a grid and block: scale\[blocks, threads\]"):
