@@ -205,6 +205,14 @@ def test_wait_is_bounded():
             sim.wait(timeout=0.2)
 
 
+def test_a_step_counter_that_stops_moving_is_reported():
+    x = np.zeros(1, np.float32)
+    with K.slow.to("cpu").start(x, 100_000_000, grid=1, block=1) as sim:
+        sim.run(2)
+        with pytest.raises(CommandTimeout, match="stalled: its step counter has not moved"):
+            sim.wait(stall=0.02, timeout=T)
+
+
 def test_commands_from_several_threads_are_each_acknowledged():
     a = np.zeros((8, 8), np.float32)
     errors = []

@@ -9,6 +9,9 @@ sequence + acknowledgement protocol as an actor) followed by this mailbox:
     target    the loop runs while steps < target; written by the host alone (run(n): target += n)
     stop_at   the loop hands the boundary after step `stop_at` to the host (a scheduled inject or
               set); -1: none. Written by the host's simulation thread alone.
+    parked    1 + steps while the loop waits at a boundary for the host (0: not parked). A GPU loop
+              parks until the host acknowledges CMD_BOUNDARY or moves stop_at; the CPU loop
+              returns to its thread instead.
 
 Host -> loop commands (control block `command`, then `command_seq`): lifecycle.CMD_ACTIVATE
 (resume), CMD_DEACTIVATE (pause), CMD_TERMINATE, and CMD_BOUNDARY below: stop at the next step
@@ -28,6 +31,7 @@ MAILBOX = Layout("rk_persistent_mailbox", [
     Field("target", "i8", doc="run while steps < target (the host writes)"),
     Field("stop_at", "i8", doc="hand the boundary after this step to the host; -1 none"),
     Field("boundary_step", "i8", doc="steps completed when the loop last handed a boundary to the host"),
+    Field("parked", "i8", doc="1 + steps while the loop waits at a boundary for the host to serve it; else 0"),
 ], size=128, doc="persistent simulation mailbox, after its control block")
 
 CB_WORDS = CONTROL_BLOCK.size // 8

@@ -23,6 +23,7 @@ from ..simulation import Simulation
 _STATE, _CMD, _SEQ, _ACK = CB["state"], CB["command"], CB["command_seq"], CB["command_ack"]
 _HEARTBEAT, _EXIT = CB["heartbeat_ns"], CB["exit_reason"]
 _STEPS, _TARGET, _STOP_AT, _BOUNDARY_STEP = MB["steps"], MB["target"], MB["stop_at"], MB["boundary_step"]
+_PARKED = MB["parked"]
 _ACTIVE, _PAUSED = int(KernelState.ACTIVE), int(KernelState.DRAINING)
 
 
@@ -31,6 +32,7 @@ def step_loop(step, ctrl, bufs, fs, is_, geo):
     """Run steps until terminate (returns EXIT_TERMINATED) or a boundary the host must serve
     (returns EXIT_BOUNDARY with the command, if any, left unacknowledged for the host)."""
     seen = ctrl[_ACK]
+    ctrl[_PARKED] = 0
     idle = 0
     while True:
         ctrl[_HEARTBEAT] = now_ns()
@@ -44,6 +46,7 @@ def step_loop(step, ctrl, bufs, fs, is_, geo):
                 return EXIT_TERMINATED
             if cmd == CMD_BOUNDARY:
                 ctrl[_BOUNDARY_STEP] = steps
+                ctrl[_PARKED] = steps + 1
                 return EXIT_BOUNDARY
             seen = seq
             if cmd == CMD_DEACTIVATE:
@@ -54,6 +57,7 @@ def step_loop(step, ctrl, bufs, fs, is_, geo):
         stop_at = load_acquire(ctrl, _STOP_AT)
         if stop_at >= 0 and steps >= stop_at:
             ctrl[_BOUNDARY_STEP] = steps
+            ctrl[_PARKED] = steps + 1
             return EXIT_BOUNDARY
         if ctrl[_STATE] != _ACTIVE or steps >= load_acquire(ctrl, _TARGET):
             idle += 1

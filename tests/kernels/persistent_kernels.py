@@ -1,6 +1,6 @@
 """@persistent kernels used by test_persistent.py (and the CUDA emission tests), with the @stencil
 twins that relaunching compares against."""
-from ringkernel_codegen import Field1D, Field2D, Field3D, f32, f64, i32, persistent, stencil
+from ringkernel_codegen import Field1D, Field2D, Field3D, f32, f64, i32, i64, persistent, stencil
 from ringkernel_codegen.dsl import global_id, grid_sync
 from ringkernel_codegen.passes.stencil import BOUNDARIES
 
@@ -48,3 +48,11 @@ def relax(x: f32[:], x_new: f32[:], tmp: f32[:], n: i32):
         left = max(i - 1, 0)
         right = min(i + 1, n - 1)
         x_new[i] = tmp[i] + 0.25 * (tmp[left] + tmp[right])
+
+
+@persistent
+def slow(x: f32[:], n: i64):
+    """General form: a step that takes a while (the watchdog test)."""
+    if global_id() == 0:
+        for _ in range(n):
+            x[0] += 1.0
