@@ -56,6 +56,8 @@ class Simulation:
         self.slots = kernel.slots()
         self.originals = list(args)
         self.buffers = [np.ascontiguousarray(a).copy() for a, (w, _) in zip(args, self.slots) if w == "array"]
+        self.originals_shape = [b.shape for b in self.buffers]
+        self.buffer_dtypes = [b.dtype for b in self.buffers]
         self.fs = np.zeros(max(1, sum(w == "float" for w, _ in self.slots)), dtype=np.float64)
         self.is_ = np.zeros(max(1, sum(w == "int" for w, _ in self.slots)), dtype=np.int64)
         for p, a, slot in zip(self.params, args, self.slots):
@@ -80,6 +82,13 @@ class Simulation:
 
     def _loop(self) -> int:
         raise NotImplementedError
+
+    def _host_copy(self, j: int) -> np.ndarray:
+        """A host copy of buffer j (called at a boundary, or after the loop ended)."""
+        return self.buffers[j].copy()
+
+    def _inject(self, j: int, index, value) -> None:
+        self.buffers[j][index] = value
 
     # ------------------------------------------------------------------ the simulation's thread
     def start(self) -> "Simulation":
@@ -264,7 +273,7 @@ class Simulation:
         slots = {n: self._field(n) for n in names}
 
         def take(steps):
-            return steps, {n: self.buffers[self.kernel.buffer_for(i, steps)].copy() for n, i in slots.items()}
+            return steps, {n: self._host_copy(self.kernel.buffer_for(i, steps)) for n, i in slots.items()}
 
         if self._finished.is_set() and self._failure is None:
             return take(self.steps)
@@ -278,18 +287,17 @@ class Simulation:
         """field[index] = value between two steps: now (at the next boundary; waits) or after exactly
         `step` steps (returns at once). Returns the step count at which it applies."""
         slot = self._field(name)
-        dtype = self.buffers[slot].dtype
-        value = np.asarray(value, dtype=dtype) if not isinstance(value, np.ndarray) else value
-        probe = np.empty(self.buffers[slot].shape, dtype=np.bool_)
+        shape, dtype = tuple(self.originals_shape[slot]), self.buffer_dtypes[slot]
+        value = np.asarray(value, dtype=dtype)
+        probe = np.empty(shape, dtype=np.bool_)
         try:
             probe[index] = True
             np.broadcast_to(value, probe[index].shape)
         except (IndexError, ValueError, TypeError) as exc:
-            raise LaunchError(f"inject('{name}', {index!r}, ...): {exc} (field shape "
-                              f"{self.buffers[slot].shape})") from None
+            raise LaunchError(f"inject('{name}', {index!r}, ...): {exc} (field shape {shape})") from None
 
         def apply(steps):
-            self.buffers[self.kernel.buffer_for(slot, steps)][index] = value
+            self._inject(self.kernel.buffer_for(slot, steps), index, value)
             return steps
 
         return self._act(step, apply, f"inject('{name}')", timeout)
@@ -343,7 +351,7 @@ class Simulation:
         steps = self.steps
         for a, (where, i) in zip(self.originals, self.slots):
             if where == "array":
-                a[...] = self.buffers[self.kernel.buffer_for(i, steps)]
+                a[...] = self._host_copy(self.kernel.buffer_for(i, steps))
 
     def __enter__(self) -> "Simulation":
         return self

@@ -19,4 +19,11 @@ def launch(kernel, grid, block, args, shared_bytes: int = 0) -> None:
         raise nvrtc_kernel_error(kernel, exc) from None
 
 
-__all__ = ["admit", "available", "launch", "make_actor", "make_pool", "prepare", "preload", "unavailable_reason"]
+def start_persistent(kernel, geometry, args):
+    """One cooperative launch of a @persistent kernel's resident loop (cuda_persistent.py)."""
+    from .cuda_persistent import start_persistent as start
+
+    return start(kernel, geometry, args)
+
+
+__all__ = ["start_persistent", "admit", "available", "launch", "make_actor", "make_pool", "prepare", "preload", "unavailable_reason"]
