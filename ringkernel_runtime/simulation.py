@@ -32,10 +32,10 @@ from ringkernel_codegen.launch import _scalar
 
 from .errors import CommandTimeout, KernelRuntimeError, LaunchError, LifecycleError
 from .layout import CB
-from .lifecycle import CMD_ACTIVATE, CMD_DEACTIVATE, CMD_TERMINATE, KernelState
+from .lifecycle import CMD_ACTIVATE, CMD_DEACTIVATE, CMD_TERMINATE, EXIT_TERMINATED, KernelState
 
 _STATE, _CMD, _SEQ, _ACK, _HEARTBEAT = CB["state"], CB["command"], CB["command_seq"], CB["command_ack"], CB["heartbeat_ns"]
-_STEPS, _TARGET, _STOP_AT = MB["steps"], MB["target"], MB["stop_at"]
+_STEPS, _TARGET, _STOP_AT, _PARKED = MB["steps"], MB["target"], MB["stop_at"], MB["parked"]
 COMMAND_TIMEOUT = 10.0       # seconds a command may wait for the next step boundary
 
 
@@ -82,6 +82,22 @@ class Simulation:
 
     def _loop(self) -> int:
         raise NotImplementedError
+
+    _served_park = 0
+
+    def _wait_parked(self, ended) -> int:
+        """For a loop that parks on the device (cuda, numba): EXIT_BOUNDARY at each new park, once
+        (mailbox `parked`), EXIT_TERMINATED when `ended()` says the kernel returned."""
+        pause = 20e-6
+        while True:
+            if ended():
+                return EXIT_TERMINATED
+            park = int(self.ctrl[_PARKED])
+            if park != 0 and park != self._served_park:
+                self._served_park = park
+                return EXIT_BOUNDARY
+            time.sleep(pause)
+            pause = min(pause * 2, 1e-3)
 
     def _host_copy(self, j: int) -> np.ndarray:
         """A host copy of buffer j (called at a boundary, or after the loop ended)."""

@@ -24,7 +24,8 @@ struct rk_persistent_sync {
   long long end;             // cluster mode: the step the current segment ends at
   long long cut;             // cluster mode: a step every cluster stops at (a command arrived)
   long long beat_at;
-  long long pad[2];
+  long long parks;           // how many times the leader parked (the mailbox's `parked` number)
+  long long pad[1];
   double fs[RK_N_FLOAT];     // the scalar parameters, copied from mapped memory at each slow path
   long long is[RK_N_INT];
   long long flags[1];        // cluster mode: steps each cluster has completed (one word per cluster)
@@ -64,7 +65,7 @@ template <typename Done>
 __device__ __forceinline__ void rk_park(rk_persistent_block* b, rk_persistent_sync* s, long long steps, Done done) {
   rk_sys_write(&b->mailbox.boundary_step, steps);
   __threadfence_system();
-  rk_sys_write(&b->mailbox.parked, steps + 1);
+  rk_sys_write(&b->mailbox.parked, ++s->parks);
   for (;;) {
     rk_beat(b, s);
     __threadfence_system();
@@ -94,7 +95,7 @@ __device__ long long rk_wait_for_work(rk_persistent_block* b, rk_persistent_sync
         return RK_EXIT;
       }
       if (cmd == RK_CMD_BOUNDARY) {        // the host serves it and then acknowledges it
-        rk_park(b, s, steps, [&] { return rk_sys_poll(&b->control.command_ack) == seq; });
+        rk_park(b, s, steps, [&] { return rk_sys_poll(&b->control.command_ack) >= seq; });
         *seen = seq;
         continue;
       }

@@ -9,9 +9,11 @@ sequence + acknowledgement protocol as an actor) followed by this mailbox:
     target    the loop runs while steps < target; written by the host alone (run(n): target += n)
     stop_at   the loop hands the boundary after step `stop_at` to the host (a scheduled inject or
               set); -1: none. Written by the host's simulation thread alone.
-    parked    1 + steps while the loop waits at a boundary for the host (0: not parked). A GPU loop
-              parks until the host acknowledges CMD_BOUNDARY or moves stop_at; the CPU loop
-              returns to its thread instead.
+    parked    n > 0 while the loop waits at its n-th park for the host to serve a boundary; 0 when
+              not parked. A GPU loop parks until the host acknowledges CMD_BOUNDARY (command_ack
+              >= its sequence) or moves stop_at; the host serves each park number once (a stale
+              nonzero word seen after serving must not be served again: the loop may already be
+              stepping). The CPU loop returns to its thread instead.
 
 Host -> loop commands (control block `command`, then `command_seq`): lifecycle.CMD_ACTIVATE
 (resume), CMD_DEACTIVATE (pause), CMD_TERMINATE, and CMD_BOUNDARY below: stop at the next step
@@ -31,7 +33,7 @@ MAILBOX = Layout("rk_persistent_mailbox", [
     Field("target", "i8", doc="run while steps < target (the host writes)"),
     Field("stop_at", "i8", doc="hand the boundary after this step to the host; -1 none"),
     Field("boundary_step", "i8", doc="steps completed when the loop last handed a boundary to the host"),
-    Field("parked", "i8", doc="1 + steps while the loop waits at a boundary for the host to serve it; else 0"),
+    Field("parked", "i8", doc="n > 0 while the loop waits at its n-th park for the host; else 0"),
 ], size=128, doc="persistent simulation mailbox, after its control block")
 
 CB_WORDS = CONTROL_BLOCK.size // 8
@@ -45,7 +47,7 @@ def c_header() -> str:
     return "\n".join([
         MAILBOX.c_struct(), MAILBOX.c_asserts(), "",
         "/* one simulation's control memory: the actor control block, then the mailbox */",
-        f"typedef struct alignas(128) rk_persistent_block {{",
+        "typedef struct alignas(128) rk_persistent_block {",
         "    rk_control_block control;",
         "    rk_persistent_mailbox mailbox;",
         "} rk_persistent_block;",

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 
-from .. import types as T
 from ..abi import layout, lifecycle
 from ..abi import persistent as pabi
 from ..errors import CodegenError

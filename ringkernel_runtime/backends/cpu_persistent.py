@@ -46,7 +46,7 @@ def step_loop(step, ctrl, bufs, fs, is_, geo):
                 return EXIT_TERMINATED
             if cmd == CMD_BOUNDARY:
                 ctrl[_BOUNDARY_STEP] = steps
-                ctrl[_PARKED] = steps + 1
+                ctrl[_PARKED] = 1
                 return EXIT_BOUNDARY
             seen = seq
             if cmd == CMD_DEACTIVATE:
@@ -57,7 +57,7 @@ def step_loop(step, ctrl, bufs, fs, is_, geo):
         stop_at = load_acquire(ctrl, _STOP_AT)
         if stop_at >= 0 and steps >= stop_at:
             ctrl[_BOUNDARY_STEP] = steps
-            ctrl[_PARKED] = steps + 1
+            ctrl[_PARKED] = 1
             return EXIT_BOUNDARY
         if ctrl[_STATE] != _ACTIVE or steps >= load_acquire(ctrl, _TARGET):
             idle += 1

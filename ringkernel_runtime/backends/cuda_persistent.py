@@ -16,18 +16,15 @@ Needs a GPU; covered by the gpu tests of tests/test_persistent_gpu.py (not run w
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 
-from ringkernel_codegen.abi.persistent import EXIT_BOUNDARY, MB, WORDS
+from ringkernel_codegen.abi.persistent import WORDS
 from ringkernel_codegen.launch import is_device_array
 
 from ..errors import LaunchError
-from ..lifecycle import EXIT_TERMINATED
 from ..simulation import Simulation
 
-_PARKED = MB["parked"]
 SYNC_WORDS = 8          # rk_persistent_sync: decision[2], decision2, end, cut, beat_at, pad[2]
 
 
@@ -113,21 +110,8 @@ class CudaSimulation(Simulation):
         return ResidentStream(stream, [lambda: ledger.release(token), lambda: resources().streams.put(stream)])
 
     def _loop(self) -> int:
-        """Wait until the kernel parks at a boundary (EXIT_BOUNDARY) or ends (EXIT_TERMINATED)."""
-        pause = 20e-6
-        while True:
-            if self._stream.done():
-                return EXIT_TERMINATED
-            if int(self.ctrl[_PARKED]) != 0:
-                return EXIT_BOUNDARY
-            time.sleep(pause)
-            pause = min(pause * 2, 1e-3)
-
-    def _serve(self) -> None:
-        super()._serve()
-        deadline = time.monotonic() + 0.005
-        while int(self.ctrl[_PARKED]) != 0 and time.monotonic() < deadline:   # the leader unparks
-            time.sleep(20e-6)
+        """Until the kernel parks at a new boundary (EXIT_BOUNDARY) or ends (EXIT_TERMINATED)."""
+        return self._wait_parked(self._stream.done)
 
     def _host_copy(self, j: int) -> np.ndarray:
         return self._device[j].copy_to_host()

@@ -17,4 +17,11 @@ def launch(kernel, grid, block, args, shared_bytes: int = 0) -> None:
         entry[grid, block](*args)
 
 
-__all__ = ["available", "launch", "make_actor", "prepare", "preload", "unavailable_reason"]
+def start_persistent(kernel, geometry, args):
+    """A @persistent kernel's numba.cuda resident loop (numba_persistent.py)."""
+    from .numba_persistent import start_persistent as start
+
+    return start(kernel, geometry, args)
+
+
+__all__ = ["start_persistent", "available", "launch", "make_actor", "prepare", "preload", "unavailable_reason"]
