@@ -52,6 +52,35 @@ def test_heat2d_example_reports_the_heat_numpy_computes_and_saves_a_picture(tmp_
     assert "heat2d: running 3000 steps" in proc.stderr and "heat2d:" not in out
 
 
+def test_wavesim3d_example_steers_a_persistent_simulation_numpy_agrees(tmp_path):
+    out = tmp_path / "frames"
+    proc = run_example("wavesim3d.py", "--n", "24", "--steps", "40", "--every", "20", "--boundary", "reflecting",
+                       "--out", str(out))
+    text = proc.stdout
+    assert "first 5 steps match NumPy" in text
+    # the same run in NumPy: a Gaussian blob (radius 3) at (12, 12, 8), 20 steps, a second blob
+    # written at (12, 16, 16) after exactly 20 steps, 20 more; pressure 0 beyond the walls
+    r = np.arange(-3, 4)
+    z, y, x = np.meshgrid(r, r, r, indexing="ij")
+    blob = np.exp(-(x * x + y * y + z * z) / 2.0)
+    p, q = np.zeros((24, 24, 24)), np.zeros((24, 24, 24))
+    p[9:16, 9:16, 5:12] = blob
+    for step in range(40):
+        if step == 20:
+            p[9:16, 13:20, 13:20] = blob
+        s = np.pad(p, 1)
+        lap = s[1:-1, 1:-1, 2:] + s[1:-1, 1:-1, :-2] + s[1:-1, 2:, 1:-1] + s[1:-1, :-2, 1:-1] + s[2:, 1:-1, 1:-1] \
+            + s[:-2, 1:-1, 1:-1] - 6 * p
+        p, q = 2 * p - q + 0.1 * lap, p
+    final = float(re.search(r"final max \|p\| = ([0-9.]+)", text).group(1))
+    assert abs(final - np.abs(p).max()) < 1e-4 * np.abs(p).max() + 1e-6
+    assert "second source injected at step 20 (asked for step 20)" in text
+    frames = sorted(out.glob("step_*.png"))
+    assert [f.name for f in frames] == ["step_0020.png", "step_0040.png"]
+    assert all(f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for f in frames)
+    assert f"picture {frames[0]}" in text
+
+
 def _substance(cell) -> tuple:
     """What a code cell showed, comparable across runs: its text with numbers taken out (and the
     name ipykernel gives the cell's file, which may vary), the numbers, and the kinds of rich
