@@ -39,6 +39,21 @@ _STEPS, _TARGET, _STOP_AT, _PARKED = MB["steps"], MB["target"], MB["stop_at"], M
 COMMAND_TIMEOUT = 10.0       # seconds a command may wait for the next step boundary
 
 
+class _Backoff:
+    """Host-side polling: yield for the first ~100 us (a step boundary is usually that close),
+    then sleep, doubling up to `most` seconds."""
+
+    def __init__(self, most: float = 1e-3):
+        self.start, self.pause, self.most = time.perf_counter(), 20e-6, most
+
+    def __call__(self) -> None:
+        if time.perf_counter() - self.start < 100e-6:
+            time.sleep(0)
+            return
+        time.sleep(self.pause)
+        self.pause = min(self.pause * 2, self.most)
+
+
 class _Action:
     """Work on the buffers done with the loop stopped at a boundary; `step` None: the next one."""
 
@@ -88,7 +103,7 @@ class Simulation:
     def _wait_parked(self, ended) -> int:
         """For a loop that parks on the device (cuda, numba): EXIT_BOUNDARY at each new park, once
         (mailbox `parked`), EXIT_TERMINATED when `ended()` says the kernel returned."""
-        pause = 20e-6
+        backoff = _Backoff()
         while True:
             if ended():
                 return EXIT_TERMINATED
@@ -96,8 +111,7 @@ class Simulation:
             if park != 0 and park != self._served_park:
                 self._served_park = park
                 return EXIT_BOUNDARY
-            time.sleep(pause)
-            pause = min(pause * 2, 1e-3)
+            backoff()
 
     def _host_copy(self, j: int) -> np.ndarray:
         """A host copy of buffer j (called at a boundary, or after the loop ended)."""
@@ -184,15 +198,14 @@ class Simulation:
 
     def _wait_for(self, done, timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
-        pause = 20e-6
+        backoff = _Backoff(2e-3)
         while not done():
             if self._finished.is_set() and not done():
                 self._check_usable(what)
                 raise self._stopped_error(what)
             if time.monotonic() > deadline:
                 raise CommandTimeout(f"simulation '{self.name}': {what} within {timeout} s ({self._report()})")
-            time.sleep(pause)
-            pause = min(pause * 2, 2e-3)
+            backoff()
 
     def _report(self) -> str:
         age = (time.time_ns() - int(self.ctrl[_HEARTBEAT])) / 1e9 if self.ctrl[_HEARTBEAT] else None
@@ -256,7 +269,7 @@ class Simulation:
                                  "before wait()")
         deadline = None if timeout is None else time.monotonic() + timeout
         last, moved = self.steps, time.monotonic()
-        pause = 20e-6
+        backoff = _Backoff()
         while self.steps < target:
             if self._finished.is_set():
                 self._check_usable("wait")
@@ -269,8 +282,7 @@ class Simulation:
             if deadline is not None and now > deadline:
                 raise CommandTimeout(f"simulation '{self.name}' did not reach step {target} within {timeout} s "
                                      f"({self._report()})")
-            time.sleep(pause)
-            pause = min(pause * 2, 1e-3)
+            backoff()
         self._check_usable("wait")
         return self.steps
 
