@@ -187,7 +187,8 @@ class Simulation:
         return LifecycleError(f"simulation '{self.name}' stopped before {what} was served")
 
     def _post(self, cmd: int, what: str, timeout: float) -> None:
-        """One command: wait for the slot's previous acknowledgement, write, wait for this one."""
+        """One command in the slot at a time (this lock): write it, then its sequence; wait for the
+        acknowledgement. One that timed out may still be taken later, or be replaced by the next."""
         with self._cmd_lock:
             self._check_usable(what)
             self._seq += 1
@@ -229,7 +230,13 @@ class Simulation:
                 self.ctrl[_STOP_AT] = step if current < 0 else min(current, step)
         if step is not None:
             return step
-        self._post(CMD_BOUNDARY, what, timeout)
+        try:
+            self._post(CMD_BOUNDARY, what, timeout)
+        except CommandTimeout:
+            with self._lock:                       # not taken yet: it must never apply later
+                if a in self._pending:
+                    self._pending.remove(a)
+                    raise
         a.done.wait(timeout)
         if a.error is not None:
             raise a.error
@@ -254,7 +261,8 @@ class Simulation:
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
             raise LaunchError(f"run(n) takes a number of steps >= 0, got {n!r}")
         self._check_usable("run")
-        self.ctrl[_TARGET] = int(self.ctrl[_TARGET]) + int(n)
+        with self._lock:                          # several host threads may ask for steps at once
+            self.ctrl[_TARGET] = int(self.ctrl[_TARGET]) + int(n)
         if wait:
             self.wait(timeout)
         return self
