@@ -149,8 +149,13 @@ class Persistent(KernelBase):
         return self._sources[b.name]
 
     def __call__(self, *args, **kwargs):
-        raise LaunchError(f"a persistent kernel is started once and then steered: sim = {self.name}.start(...); "
-                          "sim.run(n); sim.wait(); sim.read(name); sim.terminate()")
+        self._run(None, args)
+
+    def _run(self, backend, args, given=None, kwargs=None):
+        """k(...), k.to(b)(...), k.to(b)[grid, block](...): a persistent kernel is never launched per call."""
+        raise LaunchError(f"a persistent kernel is started once and then steered: sim = {self.name}.start(...) "
+                          f"(or {self.name}.to('cpu').start(...)); sim.run(n); sim.wait(); sim.read(name); "
+                          "sim.terminate()")
 
     @user_entry
     def start(self, *args, grid=None, block=None, backend=None, **kwargs):

@@ -83,6 +83,16 @@ def test_every_stencil_boundary_mode_matches_numpy(boundary):
     np.testing.assert_allclose(got[1]["out"], ref_out, rtol=1e-12)
 
 
+def test_cluster_sync_runs_the_same_steps_on_the_cpu():
+    p0, p1 = _fields((6, 7, 8), seed=4)
+    out = {}
+    for k in (K.wave, K.wave_cluster):
+        with k.to("cpu").start(p0.copy(), p1.copy(), 0.1) as sim:
+            sim.run(4, wait=True, timeout=T)
+            out[k.sync] = sim.read("p")
+    np.testing.assert_array_equal(out["cluster"], out["grid"])
+
+
 def test_1d_clamp_and_terminate_writes_fields_back_by_role():
     u = np.linspace(0, 1, 37, dtype=np.float32) ** 2
     out = np.zeros_like(u)
@@ -256,8 +266,10 @@ def test_bad_input_is_refused_with_a_ringkernel_error():
         K.relax.to("cpu").start(a[0], a[1].copy(), a[2].copy(), 8)
     with pytest.raises(LaunchError, match="dtype"):
         K.count.to("cpu").start(a.astype(np.float64), a.copy())
-    with pytest.raises(LaunchError, match="started"):
+    with pytest.raises(LaunchError, match="started once"):
         K.count(a, a)
+    with pytest.raises(LaunchError, match="started once"):
+        K.count.to("cpu")(a, a.copy())
 
 
 def test_bad_decorations_are_refused():
