@@ -122,6 +122,10 @@ __device__ long long rk_wait_for_work(rk_persistent_block* b, rk_persistent_sync
 }
 
 // Cluster mode: a cluster's completed-step flag in device memory, published and read at gpu scope.
+#ifdef RK_HOST_EMULATION
+inline void rk_flag_publish(long long* p, long long v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+inline long long rk_flag_poll(const long long* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+#else
 __device__ __forceinline__ void rk_flag_publish(long long* p, long long v) {
   asm volatile("st.release.gpu.b64 [%0], %1;" :: "l"(p), "l"(v) : "memory");
 }
@@ -130,3 +134,4 @@ __device__ __forceinline__ long long rk_flag_poll(const long long* p) {
   asm volatile("ld.acquire.gpu.b64 %0, [%1];" : "=l"(v) : "l"(p) : "memory");
   return v;
 }
+#endif
