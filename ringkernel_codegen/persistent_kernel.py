@@ -94,6 +94,10 @@ class Persistent(KernelBase):
 
     def _check_swap(self):
         by_name = {p.name: p for p in self._f.params}
+        for reserved in ("grid", "block"):
+            if reserved in by_name:
+                raise CodegenError(f"a persistent kernel's parameter cannot be called '{reserved}': start(..., "
+                                   f"{reserved}=...) gives the launch shape", self._f.span, "rename the parameter")
         seen = set()
         for a, b in self.swap:
             for n in (a, b):
@@ -158,10 +162,10 @@ class Persistent(KernelBase):
                           "sim.terminate()")
 
     @user_entry
-    def start(self, *args, grid=None, block=None, backend=None, **kwargs):
-        """Launch once; returns the running simulation (paused at step 0 until run(n))."""
-        return self.to(backend if backend is not None else backends.default()).start(
-            *args, grid=grid, block=block, **kwargs)
+    def start(self, *args, grid=None, block=None, **kwargs):
+        """Launch once on the default backend (k.to(name).start(...) for another); returns the running
+        simulation, idle at step 0 until run(n)."""
+        return self.to(backends.default()).start(*args, grid=grid, block=block, **kwargs)
 
     def _start(self, backend, args, kwargs, grid, block):
         backend = backends.get(backend)

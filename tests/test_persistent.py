@@ -284,3 +284,9 @@ def test_bad_decorations_are_refused():
         persistent(swap="u")(f)
     with pytest.raises(RingKernelError, match="boundary"):
         persistent(boundary="wrap")(f)
+
+    def g(grid: Field2D[f32], v: Field2D[f32]):
+        v[0, 0] = grid[0, 0]
+
+    with pytest.raises(CodegenError, match="cannot be called 'grid'"):
+        persistent(g)
