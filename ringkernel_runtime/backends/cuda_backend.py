@@ -26,4 +26,5 @@ def start_persistent(kernel, geometry, args):
     return start(kernel, geometry, args)
 
 
-__all__ = ["start_persistent", "admit", "available", "launch", "make_actor", "make_pool", "prepare", "preload", "unavailable_reason"]
+__all__ = ["admit", "available", "launch", "make_actor", "make_pool", "prepare", "preload", "start_persistent",
+           "unavailable_reason"]

@@ -24,4 +24,4 @@ def start_persistent(kernel, geometry, args):
     return start(kernel, geometry, args)
 
 
-__all__ = ["start_persistent", "available", "launch", "make_actor", "prepare", "preload", "unavailable_reason"]
+__all__ = ["available", "launch", "make_actor", "prepare", "preload", "start_persistent", "unavailable_reason"]
