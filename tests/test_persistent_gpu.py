@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 import persistent_kernels as K
-from conftest import gpu_available
-from ringkernel_codegen import LaunchError
+from ringkernel_codegen import LaunchError, backends
 
 pytestmark = [pytest.mark.gpu,
-              pytest.mark.skipif(not gpu_available(), reason="no usable CUDA GPU")]
+              pytest.mark.skipif(not backends.CUDA.available(),
+                                 reason=f"no usable CUDA GPU: {backends.CUDA.unavailable_reason()}")]
 T = 60.0
 
 
