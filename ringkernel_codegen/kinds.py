@@ -133,7 +133,7 @@ class _Persistent(KernelKind):
         return C.compile_kernel(k.fn, "kernel")
 
     def emit(self, k, module) -> str:
-        return module.emit_persistent(copy.deepcopy(k._f), k)
+        return module.emit_persistent(k._f, k)
 
     def geometry(self, k, given, args) -> tuple:
         return (STENCIL if k.stencil_form else KERNEL).geometry(k, given, args)

@@ -21,7 +21,7 @@ def emit_persistent(f, k) -> str:
     em = CpuEmitter(f)
     types = {p.name: p.type for p in f.params}
     if k.stencil_form:
-        base = emit_stencil(f, k.ndim, k.halo, k.boundary, k.extent_field)
+        base = emit_stencil(f)
         geo = []
     else:
         base = emit_kernel(f)

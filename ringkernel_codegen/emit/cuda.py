@@ -414,14 +414,19 @@ def grid_mapping(space: ir.IterationSpace, tile, em) -> dict:
     tile per block, array axis i on grid dimension "xyz"[ndim - 1 - i] (x is the last array axis);
     `outside` is the C condition of a thread with no cell to compute."""
     n = space.ndim
-    axes, outside = [], []
-    for i, a in enumerate(space.axes):
-        axes.append(dict(var=a.var, extent_var=a.extent_var, extent=em.expr(a.extent), dim="xyz"[n - 1 - i],
-                         tile=tile[i]))
+    axes = [dict(var=a.var, extent_var=a.extent_var, extent=em.expr(a.extent), dim="xyz"[n - 1 - i], tile=tile[i])
+            for i, a in enumerate(space.axes)]
+    return dict(axes=axes, absent=list(space.absent), outside=space_outside(space, em))
+
+
+def space_outside(space: ir.IterationSpace, em) -> str:
+    """The C condition of a cell coordinate (_x, _y, _z over extents _nx, _ny, _nz) outside `space`."""
+    outside = []
+    for a in space.axes:
         if not (isinstance(a.start, ir.Const) and a.start.value == 0):
             outside.append(f"{a.var} < {em.expr(a.start)}")
         outside.append(f"{a.var} >= {em.expr(a.stop)}")
-    return dict(axes=axes, absent=list(space.absent), outside=" || ".join(outside))
+    return " || ".join(outside)
 
 
 def emit_stencil(f: ir.Function) -> str:

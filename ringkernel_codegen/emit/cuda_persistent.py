@@ -22,7 +22,7 @@ import math
 from ..abi import layout, lifecycle
 from ..abi import persistent as pabi
 from ..errors import CodegenError
-from .cuda import CudaEmitter, _common, _env, _text, cname
+from .cuda import CudaEmitter, _common, _env, _text, cname, space_outside
 
 
 def _constants() -> str:
@@ -36,9 +36,6 @@ def emit_persistent(f, k) -> str:
         raise CodegenError(f"sync=\"cluster\" needs the stencil form (Field parameters); '{k.name}' is a general "
                            "persistent kernel", f.span, "use sync=\"grid\" (grid_sync() inside the step)")
     em = CudaEmitter(f)
-    if k.stencil_form:
-        for n in ("_x", "_y", "_z", "_nx", "_ny", "_nz"):
-            f.locals.pop(n, None)
     body = em.body()
     ctx = _common(f, em)
     slots = k.slots()
@@ -80,27 +77,22 @@ def emit_persistent(f, k) -> str:
         reach = [-(-k.halo // t) for t in rev[:3]]
         values.update(extent=extent, reach_x=reach[0], reach_y=reach[1], reach_z=reach[2],
                       launch_bounds=math.prod(tile),
-                      tile_body=_tile_body(k, ndim, rev, call_args, 16 if k.sync == "cluster" else 12))
+                      tile_body=_tile_body(k, f, em, ndim, rev, call_args, 16 if k.sync == "cluster" else 12))
     else:
         values.update(launch_bounds=1024, tile_body="")
     return _env().get_template("persistent.cu.j2").render(**values, **ctx)
 
 
-def _tile_body(k, ndim, rev, call_args, indent: int) -> str:
+def _tile_body(k, f, em, ndim, rev, call_args, indent: int) -> str:
     ind = " " * indent
     lines = [f"{ind}const long long _rk_tz = _rk_t / (_rk_tiles_x * _rk_tiles_y);",
              f"{ind}const long long _rk_r = _rk_t % (_rk_tiles_x * _rk_tiles_y);",
              f"{ind}const int _x = (int)((_rk_r % _rk_tiles_x) * {rev[0]} + threadIdx.x);",
              f"{ind}const int _y = (int)((_rk_r / _rk_tiles_x) * {rev[1]} + threadIdx.y);",
              f"{ind}const int _z = (int)(_rk_tz * {rev[2]} + threadIdx.z);"]
-    guard = "_x < _rk_nx && _y < _rk_ny && _z < _rk_nz"
-    if k.boundary == "skip" and k.halo > 0:
-        h = k.halo
-        guard += f" && _x >= {h} && _x < _rk_nx - {h}"
-        if ndim >= 2:
-            guard += f" && _y >= {h} && _y < _rk_ny - {h}"
-        if ndim >= 3:
-            guard += f" && _z >= {h} && _z < _rk_nz - {h}"
+    # the cells of the stencil's iteration space (f.space), the tile's threads past the edge excluded
+    lines.append(f"{ind}const int _nx = _rk_nx, _ny = _rk_ny, _nz = _rk_nz;")
+    guard = f"_x < _rk_nx && _y < _rk_ny && _z < _rk_nz && !({space_outside(f.space, em)})"
     cell = "_x, _y, _z, _rk_nx, _rk_ny, _rk_nz"
     lines += [f"{ind}if ({guard}) {{",
               f"{ind}    if (_rk_parity == 0) rk_cell({cell}, {call_args(0)});",

@@ -63,6 +63,16 @@ def emit_kernel(f: ir.Function) -> str:
     return "\n".join(out) + "\n"
 
 
+def space_outside(space: ir.IterationSpace, em) -> str:
+    """The Python condition of a cell coordinate (_x, _y, _z over extents _nx, _ny, _nz) outside `space`."""
+    outside = []
+    for a in space.axes:
+        if not (isinstance(a.start, ir.Const) and a.start.value == 0):
+            outside.append(f"{a.var} < {em.expr(a.start)}")
+        outside.append(f"{a.var} >= {em.expr(a.stop)}")
+    return " or ".join(outside)
+
+
 def emit_stencil(f: ir.Function) -> str:
     """One thread per cell of `f.space` (passes/stencil.py): array axis i on grid dimension
     "xyz"[ndim - 1 - i]; a thread with no cell returns."""
@@ -71,19 +81,15 @@ def emit_stencil(f: ir.Function) -> str:
     em.emit("@cuda.jit", 0)
     em.emit(f"def {f.name}({', '.join(p.name for p in f.params)}):", 0)
     n = f.space.ndim
-    outside = []
     for i, a in enumerate(f.space.axes):
         d = "xyz"[n - 1 - i]
         em.emit(f"{a.var} = cuda.blockIdx.{d} * cuda.blockDim.{d} + cuda.threadIdx.{d}", 1)
         em.emit(f"{a.extent_var} = {em.expr(a.extent)}", 1)
-        if not (isinstance(a.start, ir.Const) and a.start.value == 0):
-            outside.append(f"{a.var} < {em.expr(a.start)}")
-        outside.append(f"{a.var} >= {em.expr(a.stop)}")
     for var, extent_var in f.space.absent:
         em.emit(f"{var} = 0", 1)
         em.emit(f"{extent_var} = 1", 1)
     em.declare_locals(1, skip=IMPLICIT)
-    em.emit(f"if {' or '.join(outside)}:", 1)
+    em.emit(f"if {space_outside(f.space, em)}:", 1)
     em.emit("return", 2)
     em.block(f.body, 1)
     out.extend(em.lines)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ..errors import CodegenError
 from ..passes.stencil import IMPLICIT
-from .numba import HEADER, NumbaEmitter, _devices, _src
+from .numba import HEADER, NumbaEmitter, _devices, _src, space_outside
 
 
 def emit_persistent(f, k) -> str:
@@ -67,6 +67,7 @@ def emit_persistent(f, k) -> str:
         w(f"nx = b{ext}.shape[{nd - 1}]", 1)
         w(f"ny = b{ext}.shape[{nd - 2}]" if nd >= 2 else "ny = 1", 1)
         w("nz = b{}.shape[0]".format(ext) if nd >= 3 else "nz = 1", 1)
+        w("_nx, _ny, _nz = numba.int32(nx), numba.int32(ny), numba.int32(nz)", 1)
         w(f"tiles_x = (nx + {rev[0] - 1}) // {rev[0]}", 1)
         w(f"tiles_y = (ny + {rev[1] - 1}) // {rev[1]}", 1)
         w(f"tiles = tiles_x * tiles_y * ((nz + {rev[2] - 1}) // {rev[2]})", 1)
@@ -92,14 +93,8 @@ def emit_persistent(f, k) -> str:
         w(f"_x = (r % tiles_x) * {rev[0]} + cuda.threadIdx.x", 3)
         w(f"_y = (r // tiles_x) * {rev[1]} + cuda.threadIdx.y", 3)
         w(f"_z = tz * {rev[2]} + cuda.threadIdx.z", 3)
-        guard = "_x < nx and _y < ny and _z < nz"
-        if k.boundary == "skip" and k.halo > 0:
-            h = k.halo
-            guard += f" and _x >= {h} and _x < nx - {h}"
-            if nd >= 2:
-                guard += f" and _y >= {h} and _y < ny - {h}"
-            if nd >= 3:
-                guard += f" and _z >= {h} and _z < nz - {h}"
+        # the cells of the stencil's iteration space (f.space), the tile's threads past the edge excluded
+        guard = f"_x < nx and _y < ny and _z < nz and not ({space_outside(f.space, em)})"
         w(f"if {guard}:", 3)
         cellargs = "_x, _y, _z, nx, ny, nz, "
         if k.swap:
