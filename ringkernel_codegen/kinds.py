@@ -16,8 +16,9 @@ from __future__ import annotations
 
 
 from . import compile as C
-from .errors import LaunchError
+from .errors import CodegenError, LaunchError
 from .launch import check_cluster_grid, check_limits
+from .passes import dynamic_shared
 
 
 class KernelKind:
@@ -130,7 +131,12 @@ class _Persistent(KernelKind):
             f.options["tile"] = k.tile
             return f
         k.extent_field, k.fields = None, {}
-        return C.compile_kernel(k.fn, "kernel")
+        f = C.compile_kernel(k.fn, "kernel")
+        dynamic = dynamic_shared.dynamic_array(f)
+        if dynamic is not None:  # started once, with no launch to give a size
+            raise CodegenError("@persistent kernels cannot use dynamic shared memory (shared_array(0, ...))",
+                               dynamic.span, "give the shared array a fixed size")
+        return f
 
     def emit(self, k, module) -> str:
         return module.emit_persistent(k._f, k)

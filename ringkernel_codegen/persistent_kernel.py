@@ -181,7 +181,7 @@ class Persistent(KernelBase):
                 raise LaunchError(f"persistent kernel '{self.name}' needs a grid and a block: "
                                   f"{self.name}.start(..., grid=blocks, block=threads)")
             from .launch import config
-            given = config((grid, block))
+            given = config((grid, block))[:2]  # (grid, block); a persistent kernel has no dynamic shared memory
         geometry = self.kind.geometry(self, given, args)
         return backend.start_persistent(self, geometry, args)
 

@@ -9,10 +9,11 @@ import time
 import numpy as np
 import pytest
 
-from ringkernel_codegen import CodegenError, Field2D, LaunchError, RingKernelError, f32, persistent
+from ringkernel_codegen import CodegenError, Field2D, LaunchError, RingKernelError, f32, i32, persistent
+from ringkernel_codegen.dsl import global_id, shared_array, thread_idx_x
 from ringkernel_runtime.errors import CommandTimeout, LifecycleError
 
-import persistent_kernels as K
+from tests.kernels import persistent_kernels as K
 
 T = 30.0  # seconds: the bound on every wait (compiles included)
 
@@ -290,3 +291,18 @@ def test_bad_decorations_are_refused():
 
     with pytest.raises(CodegenError, match="cannot be called 'grid'"):
         persistent(g)
+
+
+def _dynamic_shared_step(a: f32[:], n: i32):
+    buf = shared_array(0, f32)
+    i = global_id()
+    if i < n:
+        buf[thread_idx_x()] = a[i]
+        a[i] = buf[thread_idx_x()] + 1.0
+
+
+def test_dynamic_shared_memory_is_refused():
+    """A persistent kernel is started once, with no launch to size shared_array(0, ...) by."""
+    with pytest.raises(CodegenError, match="cannot use dynamic shared memory") as info:
+        persistent(halo=0)(_dynamic_shared_step)
+    assert "buf = shared_array(0, f32)" in str(info.value)

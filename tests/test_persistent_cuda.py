@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-import persistent_kernels as K
+from tests.kernels import persistent_kernels as K
 from ringkernel_codegen import CodegenError, Field2D, f32, persistent
 from ringkernel_codegen.abi import layout
 from ringkernel_codegen.abi import persistent as pabi

@@ -4,7 +4,7 @@ usable GPU (no GPU was available when these were written: they have not run yet)
 import numpy as np
 import pytest
 
-import persistent_kernels as K
+from tests.kernels import persistent_kernels as K
 from ringkernel_codegen import LaunchError, backends
 
 pytestmark = [pytest.mark.gpu,

@@ -130,7 +130,7 @@ def start(kernel, *args, grid=None, block=None, **kwargs) -> EmuSimulation:
     from ringkernel_codegen.launch import check_args, config
 
     args = check_args(kernel._f, args, backends.CPU, kwargs)
-    given = config((grid, block)) if grid is not None else None
+    given = config((grid, block))[:2] if grid is not None else None
     geometry = kernel.kind.geometry(kernel, given, args)
     if math.prod(geometry[0]) < 1:
         raise ValueError("empty grid")

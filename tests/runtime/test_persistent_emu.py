@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import persistent_emu as E
-import persistent_kernels as K
+from tests.kernels import persistent_kernels as K
 
 pytestmark = pytest.mark.skipif(E.compiler() is None, reason="needs g++")
 T = 60.0

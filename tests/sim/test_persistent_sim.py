@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-import persistent_kernels as K
+from tests.kernels import persistent_kernels as K
 
 pytestmark = pytest.mark.sim
 
