@@ -180,7 +180,8 @@ class RuntimeLaunching:
                 raise UnknownPeerError(f"{kernel.name} sends to peer {pname!r} but LaunchOptions(peers=...) "
                                        f"does not wire it; pass peers={{'{pname}': handle}}")
             target = peers[pname]
-            if not isinstance(target, KernelHandle):
+            # a bridge endpoint (cluster/bridge.Outbox) stands in for a peer hosted by another process
+            if not isinstance(target, KernelHandle) and not getattr(target, "is_bridge_endpoint", False):
                 raise LaunchError(f"peer {pname!r} must be a handle from rt.launch/rt.spawn, got {target!r}")
             if target.runtime is not self:
                 raise LaunchError(f"peer {pname!r} ({target.name}) belongs to another Runtime")

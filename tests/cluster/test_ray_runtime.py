@@ -1,0 +1,164 @@
+"""Issue #13: actors across processes on Ray (RayRuntime), on the cpu backend.
+
+Every message is counted by sequence number against an independent reference (the list of what
+was sent): each is one reply or one dead letter, never both, never neither. Ray runs once for the
+session (conftest.py); the tests share two RayRuntimes (two hosting processes each) to stay fast.
+"""
+import collections
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+
+from conftest import alive
+
+ray = pytest.importorskip("ray")
+
+import ring_kernels as rk  # noqa: E402
+from ringkernel_runtime import KernelState, LaunchOptions, OneForOne  # noqa: E402
+from ringkernel_runtime.errors import ActorTerminatedError  # noqa: E402
+
+TIMEOUT = 60.0
+SLOW = dict(peer_timeout=30.0, stall_timeout=None, send_timeout=30.0)   # a loaded 2-core box
+
+
+def items(lo, hi, value=1.0):
+    b = rk.Item.zeros(hi - lo)
+    b["seq"] = np.arange(lo, hi)
+    b["value"] = value
+    return b
+
+
+def drain(handle, want, timeout=TIMEOUT):
+    got, n = [], 0
+    deadline = time.monotonic() + timeout
+    while n < want and time.monotonic() < deadline:
+        r = handle.receive_many(want - n, timeout=0.5)
+        got.append(r)
+        n += len(r)
+    return np.concatenate(got) if got else handle.kernel.output_type.zeros(0)
+
+
+@pytest.fixture(scope="module")
+def rt(ray_session):
+    from ringkernel_runtime.cluster import RayRuntime
+    rt = RayRuntime(backend="cpu", hosts=2)
+    yield rt
+    rt.close()
+
+
+def test_cross_process_k2k_keeps_order_and_counts_every_message(rt):
+    sink = rt.spawn(rk.accumulate, name="k2k/sink", node=1, options=LaunchOptions(queue_capacity=1 << 16, **SLOW))
+    head = rt.launch(rk.double, LaunchOptions(queue_capacity=1 << 14, peers={"next": sink}, **SLOW),
+                     name="k2k/head", node=0)
+    assert (head.node, sink.node) == (0, 1) and rt.hosts[0] != rt.hosts[1]
+    n = 100_000
+    before = rt.ledger.accepted
+    for i in range(0, n, 8192):
+        head.send_many(items(i, min(i + 8192, n)))
+    replies = drain(sink, n)
+    assert replies["seq"].tolist() == list(range(n))           # every one, once, in the sender's order
+    # accumulate replies with the running total of doubled values: 2, 4, 6, ...
+    np.testing.assert_allclose(replies["value"], 2.0 * np.arange(1, n + 1))
+    assert rt.ledger.accepted - before == n and rt.ledger.open_count == 0
+    assert rt.ledger.duplicates == 0 and rt.ledger.unknown == 0
+    assert head.terminate() and sink.terminate()
+    assert len(rt.dead_letters) == 0
+
+
+def test_hlc_stays_causal_across_processes(rt):
+    stamp = rt.launch(rk.stamp, LaunchOptions(**SLOW), name="hlc/stamp", node=1)
+    head = rt.launch(rk.double, LaunchOptions(peers={"next": stamp}, **SLOW), name="hlc/head", node=0)
+    sent = rt.hlc.now()
+    head.send_many(items(0, 500))
+    replies = drain(stamp, 500)
+    assert replies["seq"].tolist() == list(range(500))
+    # the receiving actor's clock passed the driver's send stamp, and never went back along the path
+    assert replies["now"].min() > sent.physical
+    assert (np.diff(replies["now"].astype(np.int64)) >= 0).all()
+    assert rt.hlc.now() > sent
+    head.terminate(), stamp.terminate()
+
+
+def test_registry_answers_the_same_lookups_from_every_process(rt):
+    a = rt.launch(rk.adder, name="reg/a/one", node=0)
+    b = rt.launch(rk.adder, name="reg/b/two", node=1)
+    c = rt.launch(rk.adder, name="reg/b/three", node=1)
+    assert rt.lookup("reg/a/one") is a and rt.lookup("reg/none") is None
+    assert rt.lookup_pattern("reg/b/*") == [c, b]               # sorted by name
+    want = [("reg/a/one", 0), ("reg/b/three", 1), ("reg/b/two", 1)]
+    for node in (0, 1):
+        assert rt.lookup_from(node, "reg/**") == want
+        assert rt.lookup_from(node, "reg/?/t*") == want[1:]
+    b.terminate()
+    for node in (0, 1):
+        assert rt.lookup_from(node, "reg/b/*") == [("reg/b/three", 1)]
+    a.send(rk.Add(a=1.0, b=2.0))
+    assert a.receive(timeout=TIMEOUT).value == 3.0
+    with pytest.raises(ActorTerminatedError):
+        b.send(rk.Add(a=1.0, b=2.0))
+    a.terminate(), c.terminate()
+
+
+def test_a_killed_hosting_process_its_actors_restart_and_every_message_is_counted(ray_session):
+    """Host 1 dies with messages queued in it: its supervised actor restarts on host 0; what it
+    held is delivered again (sent to it directly) or dead-lettered with its correlation id (sent
+    through the head on host 0); accepted = replies + dead letters, exactly."""
+    from ringkernel_runtime.cluster import RayRuntime
+    with RayRuntime(backend="cpu", hosts=2) as rt:
+        sink = rt.spawn(rk.accumulate, name="chaos/sink", node=1, restart=OneForOne(max_restarts=3, window=60.0),
+                        options=LaunchOptions(queue_capacity=1 << 17, **SLOW))
+        solo = rt.launch(rk.accumulate, LaunchOptions(queue_capacity=1 << 10, **SLOW), name="chaos/solo", node=1)
+        head = rt.spawn(rk.double, name="chaos/head", node=0,
+                        options=LaunchOptions(queue_capacity=1 << 15, peers={"next": sink}, **SLOW))
+        head.send_many(items(0, 20_000))
+        replies = [drain(sink, 20_000)]
+        sink.deactivate()                       # from here it queues what it gets: in flight at the kill
+        head.send_many(items(20_000, 30_000))
+        sink.send_many(items(30_000, 35_000))
+        solo.send_many(items(35_000, 35_500))
+        assert wait(lambda: sink.stats.queue_depth == 15_000)
+        os.kill(rt.hosts[1], signal.SIGKILL)
+        head.send_many(items(35_500, 45_000))   # sent on while the host is recovered
+        replies.append(drain(sink, 45_000 - 500 - 20_000 - 10_000, timeout=TIMEOUT))
+        assert wait(lambda: rt.ledger.open_count == 0)
+        assert sink.node == 0 and sink.restart_count == 1 and sink.state is KernelState.ACTIVE
+        assert solo.state is KernelState.FAILED                    # rt.launch: not restarted
+        kinds = [(e.kind, e.actor) for e in rt.events]
+        assert ("failed", "chaos/sink") in kinds and ("restarted", "chaos/sink") in kinds
+        assert ("not_restarted", "chaos/solo") in kinds
+        got = np.concatenate(replies)["seq"].tolist()
+        letters = list(rt.dead_letters)
+        out = collections.Counter(got + [d.message.seq for d in letters])
+        assert out == collections.Counter(range(45_000))          # each exactly once
+        lost = [d for d in letters if d.reason == "host_lost"]
+        # through the head (alive): dead letters; straight to the sink (restarted): delivered again
+        assert {d.message.seq for d in lost} == set(range(20_000, 30_000)) | set(range(35_000, 35_500))
+        assert set(range(30_000, 35_000)) <= set(got) and rt.redelivered == 5_000
+        # a dead letter carries the correlation id the message was accepted with
+        assert len({d.correlation_id for d in letters}) == len(letters) and all(d.correlation_id for d in letters)
+        assert rt.ledger.accepted == rt.ledger.replies + rt.ledger.dead_letters == 45_000
+        assert rt.ledger.duplicates == 0
+        dead_pid = rt.hosts[1]
+    assert not alive(dead_pid) and wait(lambda: not any(alive(p) for p in rt.hosts), 20.0)
+
+
+def wait(pred, timeout=TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return pred()
+
+
+def test_close_stops_every_hosting_process(ray_session):
+    from ringkernel_runtime.cluster import RayRuntime
+    rt = RayRuntime(backend="cpu", hosts=2)
+    pids = rt.hosts
+    assert all(alive(p) for p in pids)
+    rt.close()
+    assert wait(lambda: not any(alive(p) for p in pids), 20.0)
+    assert ray_session.is_initialized()          # it did not start Ray, so it leaves it running
