@@ -4,7 +4,8 @@ A ring kernel wired to a peer in another process sends with ctx.send as usual: i
 an Outbox, a K2K lane of this process that looks like the peer to the local Runtime. One bridge
 thread per Outbox takes what the lane holds and ships it to the peer's hosting process through
 Ray's object store, in batches bounded by size (`max_batch` messages) and time (the first message
-of a batch waits at most `linger` seconds before the batch leaves). Per-sender order: one thread
+of a batch waits at most `linger` seconds before the batch leaves; with no batch in flight a
+partial batch leaves at once, Nagle's rule, so a lone message never waits for the linger). Per-sender order: one thread
 ships, batches carry a sequence number per link, and the receiving host applies them in order.
 Each batch keeps every message's correlation id and HLC stamp; the receiver's clock is updated past
 them (NodeHost.deliver), so the HLC stays causal across processes.
@@ -30,7 +31,7 @@ from ..queues import Queue
 
 DEFAULT_MAX_BATCH = 8192
 DEFAULT_LINGER = 0.002          # seconds: the batching latency bound
-MAX_IN_FLIGHT = 2               # batches shipped and not yet acknowledged, per link
+MAX_IN_FLIGHT = 4               # batches shipped and not yet acknowledged, per link
 
 
 def push_records(lane: Queue, recs: np.ndarray, meta: np.ndarray) -> int:
@@ -147,7 +148,9 @@ class Outbox:
             now = time.perf_counter()
             if first_seen is None:
                 first_seen = now
-            if depth < self.max_batch and now - first_seen < self.linger:
+            # Nagle's rule: a partial batch leaves at once while nothing is in flight (a lone
+            # message waits for nobody), else when full or `linger` after its first message
+            if self._unacked and depth < self.max_batch and now - first_seen < self.linger:
                 time.sleep(min(0.0002, self.linger))
                 continue
             with self._cond:
