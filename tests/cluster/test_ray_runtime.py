@@ -162,3 +162,23 @@ def test_close_stops_every_hosting_process(ray_session):
     rt.close()
     assert wait(lambda: not any(alive(p) for p in pids), 20.0)
     assert ray_session.is_initialized()          # it did not start Ray, so it leaves it running
+
+
+def test_the_cluster_pipeline_example_survives_a_killed_stage_and_checks_its_totals(ray_session):
+    """examples/cluster_pipeline.py, run as a user would (its own process), on this session's Ray."""
+    import re
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    n = 30_000
+    env = dict(os.environ, RAY_ADDRESS=ray_session.get_runtime_context().gcs_address,
+               PYTHONPATH=os.pathsep.join([root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    proc = subprocess.run([sys.executable, os.path.join(root, "examples", "cluster_pipeline.py"), "--n", str(n)],
+                          capture_output=True, text=True, timeout=180, env=env, cwd=os.path.dirname(root))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert out.splitlines()[-1] == "OK"
+    assert "pipe/offset on host 1" in out and "pipe/total on host 1" in out.split("\n")[0]
+    assert "pipe/offset on host 0 (restarts 1), pipe/total on host 0 (restarts 1)" in out
+    m = re.search(r"readings sent (\d+), accepted (\d+) = replies (\d+) \+ dead letters (\d+)", out)
+    assert m and int(m.group(1)) == int(m.group(2)) == n and int(m.group(3)) + int(m.group(4)) == n
