@@ -331,6 +331,9 @@ class RayRuntime:
         return self._dead_letters
 
     def collect_dead_letters(self) -> int:
+        """Move every host's new dead letters here (settling them in the ledger); returns how many."""
+        if self._closed.is_set():
+            return 0
         with self._gate.traffic():
             live = [s for s in self._slots if not s.dead]
             got = []
