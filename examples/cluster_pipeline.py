@@ -87,7 +87,7 @@ def main() -> None:
                 killed = True
                 print(f"killed host 1 (pid {rt.hosts[1]}) after {i + 8192} readings were sent")
         deadline = time.monotonic() + 120
-        while rt.ledger.open_count and time.monotonic() < deadline:
+        while rt.in_flight() and time.monotonic() < deadline:     # every reading answered or dead-lettered
             replies.append(s4.receive_many(1 << 20, timeout=0.5))
         print("stages now:", ", ".join(f"{h.name} on host {h.node} (restarts {h.restart_count})"
                                        for h in (s1, s2, s3, s4)))

@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 from ..deadletter import DeadLetter
+from ..errors import CommandTimeout, RingKernelError
 from ..lifecycle import KernelState
 from ..queues import wait_until
 from ..registry import compile_pattern
@@ -27,6 +28,7 @@ from .kernel_ref import resolve
 
 _LINK_WAIT_S = 30.0          # how long a batch waits for the one before it on its link
 _OUTBOX_CAPACITY = 1 << 15
+_PAUSE_WAIT_S = 60.0         # how long an actor may take to acknowledge a pause (loaded machines)
 
 
 def _record_array(msg) -> np.ndarray:
@@ -183,12 +185,17 @@ class NodeHost:
         """Deactivate every active actor (none is in a handler when this returns); their names."""
         paused = []
         for h in list(self.rt.handles):
-            if h.state is KernelState.ACTIVE:
+            deadline = time.monotonic() + _PAUSE_WAIT_S
+            while h.state is KernelState.ACTIVE:
                 try:
-                    h.deactivate(timeout=5.0)
+                    h.deactivate(timeout=2.0)
                     paused.append(h.name)
-                except Exception:  # noqa: BLE001 - it failed or stopped meanwhile: it is not running
-                    pass
+                except CommandTimeout:        # a starved or busy loop: ask again (the last one counts)
+                    if time.monotonic() < deadline:
+                        continue
+                    raise
+                except RingKernelError:       # it failed or stopped meanwhile: it is not running
+                    break
         return paused
 
     def resume(self, names: list) -> None:

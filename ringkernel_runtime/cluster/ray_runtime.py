@@ -37,7 +37,7 @@ import time
 import numpy as np
 
 from ..deadletter import DeadLetter, DeadLetterQueue
-from ..errors import (InvalidArgumentError, InvalidOptionsError, LaunchError, RuntimeClosedError,
+from ..errors import (InvalidArgumentError, InvalidOptionsError, LaunchError, LifecycleError, RuntimeClosedError,
                       check_int, check_name, check_timeout)
 from ..hlc import HLC
 from ..launch_options import LaunchOptions
@@ -53,6 +53,9 @@ from .gate import Gate
 log = logging.getLogger("ringkernel_runtime")
 S = KernelState
 _PLACEMENTS = ("spread", "pack")
+# threads per hosting process: receive calls may block (up to their timeout) and batches of one
+# link wait for the one before them, so keep well above the calls a driver and the bridges have out
+_HOST_THREADS = 64
 
 
 class _Slot:
@@ -83,7 +86,7 @@ class RayRuntime:
         if self._own_ray:
             ray.init(**{"include_dashboard": False, "log_to_driver": False, **(ray_init or {})})
         from .host import NodeHost
-        actor_cls = ray.remote(NodeHost).options(num_cpus=0, num_gpus=gpus_per_host, max_concurrency=16,
+        actor_cls = ray.remote(NodeHost).options(num_cpus=0, num_gpus=gpus_per_host, max_concurrency=_HOST_THREADS,
                                                  max_restarts=0)
         self.backend, self.placement = backend, placement
         actors = [actor_cls.remote(f"host{i}", backend, i + 1, runtime_kwargs, max_batch, linger)
@@ -287,11 +290,15 @@ class RayRuntime:
             h._state = S.TERMINATED
             self._unregister(h.name)
             return True
+        err = h._refusal()
+        if err is not None:
+            raise LifecycleError(f"cannot {op} actor {h.name}: {err}")
+        slot = h.slot
         try:
             with self._gate.traffic():
-                result, state = self._ray.get(h.slot.actor.command.remote(h.name, op, timeout))
+                result, state = self._ray.get(slot.actor.command.remote(h.name, op, timeout))
         except self._ray.exceptions.RayActorError:
-            self._recover(h.slot)
+            self._recover(slot)                       # then it runs elsewhere, or failed for good
             return self._command(h, op, timeout)
         h._state = state
         if op == "terminate":
@@ -329,6 +336,12 @@ class RayRuntime:
         """Every host's dead letters, collected here (with their correlation ids)."""
         self.collect_dead_letters()
         return self._dead_letters
+
+    def in_flight(self) -> int:
+        """How many accepted messages are not settled yet (no reply received here, no dead letter):
+        0 once everything sent has been answered or dead-lettered (dead letters are collected first)."""
+        self.collect_dead_letters()
+        return self.ledger.open_count
 
     def collect_dead_letters(self) -> int:
         """Move every host's new dead letters here (settling them in the ledger); returns how many."""

@@ -55,7 +55,9 @@ class RemoteHandle:
 
     def send_many(self, batch: np.ndarray, timeout: float | None = None) -> int:
         """Send a structured array of input messages in one Ray call; returns the count accepted
-        (each is then a reply or a dead letter, exactly once)."""
+        (each is then a reply or a dead letter, exactly once). Every message is accepted: what
+        does not fit the actor's queue within its LaunchOptions.send_timeout is dead-lettered
+        ("queue_full") by its host; `timeout` is checked but not used."""
         t = self.kernel.input_type
         if not isinstance(batch, np.ndarray) or batch.dtype != t.dtype:
             raise MessageTypeError(f"actor {self.name}: send_many needs a structured array of dtype "

@@ -149,7 +149,7 @@ def test_a_killed_hosting_process_its_actors_restart_and_every_message_is_counte
         head.send_many(items(35_500, 45_000))   # sent on while the host is recovered
         replies.append(drain(sink, 45_000 - 500 - 20_000 - 10_000, timeout=TIMEOUT))
         t0 = time.monotonic()
-        assert wait(lambda: rt.ledger.open_count == 0), (
+        assert wait(lambda: rt.in_flight() == 0), (
             f"{rt.ledger.open_count} open after {time.monotonic() - t0:.1f}s; "
             f"{sum(map(len, replies))} replies; {vars(rt.ledger)}; {[(e.kind, e.actor) for e in rt.events]}")
         assert sink.node == 0 and sink.restart_count == 1 and sink.state is KernelState.ACTIVE

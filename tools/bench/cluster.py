@@ -155,6 +155,7 @@ def cpu_model() -> str:
 def main() -> None:
     import ray
     from ringkernel_runtime.cluster import RayRuntime
+    from ringkernel_runtime.cluster.bridge import DEFAULT_LINGER as linger
     quick = "--quick" in sys.argv
     n = 1 << (18 if quick else 20)
     hb = heartbeat("tools/bench/cluster.py")
@@ -166,7 +167,6 @@ def main() -> None:
             bench_bridge(rt, BATCH * 4)                  # warm: compiles, first batches
             ours = bench_bridge(rt, n)
             ours_rtt = bench_bridge_rtt(rt, 30 if quick else 100)
-            linger = rt._slots and __import__("ringkernel_runtime.cluster.bridge", fromlist=["x"]).DEFAULT_LINGER
         finally:
             rt.close()
         rtt, per_call, batched = bench_ray(ray, 300 if quick else 1000, n)
@@ -180,7 +180,7 @@ def main() -> None:
     print(f"{'figure (64 B messages, 2 processes)':44s} {'ringkernel':>12s} {'Ray echo':>10s} {'Ray batched':>12s} {'target':>8s}")
     print(f"{'throughput, M msg/s':44s} {ours / 1e6:12.3f} {per_call / 1e6:10.4f} {batched / 1e6:12.3f} {'>= 1':>8s}")
     print(f"{'round trip, ms (median)':44s} {ours_rtt * 1e3:12.2f} {rtt * 1e3:10.2f} {'':>12s} {'':>8s}")
-    print(f"batching: max_batch {BATCH} messages, linger {linger * 1e3:.1f} ms (the latency a lone message can wait)")
+    print(f"batching: max_batch {BATCH} messages, linger {linger * 1e3:.1f} ms (the longest a batch collects while another is in flight)")
 
 
 if __name__ == "__main__":
