@@ -82,7 +82,8 @@ class Outbox:
         self._cond = threading.Condition()
         self._stop = False
         self.shipped = 0                         # messages acknowledged by the receiver
-        self.batches = 0
+        self.batches = 0                         # batches acknowledged
+        self.largest = 0                         # messages in the largest batch
         self._thread = threading.Thread(target=self._run, name=f"bridge:{target}", daemon=True)
         self._thread.start()
 
@@ -155,6 +156,7 @@ class Outbox:
                 continue
             with self._cond:
                 recs, meta = lane.pop_many(self.max_batch)
+                self.largest = max(self.largest, len(recs))
                 seq = self._next_seq()
                 self._unacked.append([seq, recs, meta, None])
             first_seen = None

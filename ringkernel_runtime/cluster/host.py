@@ -204,6 +204,10 @@ class NodeHost:
             if h is not None and h.state is KernelState.DRAINING:
                 h.activate(timeout=5.0)
 
+    def bridge_stats(self) -> dict:
+        """{remote peer: (messages shipped, batches, largest batch)} of this process's bridges."""
+        return {t: (b.shipped, b.batches, b.largest) for t, b in list(self._outboxes.items())}
+
     def bridges_idle(self) -> bool:
         return all(box.idle() for box in list(self._outboxes.values()))
 

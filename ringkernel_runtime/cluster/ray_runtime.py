@@ -121,6 +121,10 @@ class RayRuntime:
         """The process id of each hosting process (index = `node`)."""
         return [s.pid for s in self._slots]
 
+    def bridge_stats(self, node: int) -> dict:
+        """Host `node`'s bridges: {remote peer: (messages shipped, batches, largest batch)}."""
+        return self._ray.get(self._slots[node].actor.bridge_stats.remote())
+
     def live_hosts(self) -> list[int]:
         return [s.index for s in self._slots if not s.dead]
 

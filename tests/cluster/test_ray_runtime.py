@@ -64,6 +64,9 @@ def test_cross_process_k2k_keeps_order_and_counts_every_message(rt):
     np.testing.assert_allclose(replies["value"], 2.0 * np.arange(1, n + 1))
     assert rt.ledger.accepted - before == n and rt.ledger.open_count == 0
     assert rt.ledger.duplicates == 0 and rt.ledger.unknown == 0
+    # they crossed in batches (bounded by max_batch), not message by message
+    shipped, batches, largest = rt.bridge_stats(0)["k2k/sink"]
+    assert shipped == n and n / 8192 <= batches <= n / 64 and largest <= 8192
     assert head.terminate() and sink.terminate()
     assert len(rt.dead_letters) == 0
 
