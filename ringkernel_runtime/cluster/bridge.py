@@ -29,7 +29,7 @@ from ..layout import QH_HEAD as _HEAD, QH_TAIL as _TAIL
 from ..lifecycle import KernelState
 from ..queues import Queue
 
-DEFAULT_MAX_BATCH = 8192
+DEFAULT_MAX_BATCH = 32768      # messages: 2 MiB of 64-byte payloads (measured: docs/benchmarks.md)
 DEFAULT_LINGER = 0.002          # seconds: the batching latency bound
 MAX_IN_FLIGHT = 4               # batches shipped and not yet acknowledged, per link
 

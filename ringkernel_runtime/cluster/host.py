@@ -27,7 +27,6 @@ from .bridge import DEFAULT_LINGER, DEFAULT_MAX_BATCH, Outbox, peek_correlations
 from .kernel_ref import resolve
 
 _LINK_WAIT_S = 30.0          # how long a batch waits for the one before it on its link
-_OUTBOX_CAPACITY = 1 << 15
 _PAUSE_WAIT_S = 60.0         # how long an actor may take to acknowledge a pause (loaded machines)
 
 
@@ -79,7 +78,8 @@ class NodeHost:
         with self._lock:
             box = self._outboxes.get(target)
             if box is None:
-                box = Outbox(self.rt, resolve(ref), target, route, self.host_name, _OUTBOX_CAPACITY,
+                capacity = 1 << max(15, (2 * self.max_batch - 1).bit_length())   # one batch filling, one leaving
+                box = Outbox(self.rt, resolve(ref), target, route, self.host_name, capacity,
                              self.max_batch, self.linger)
                 self._outboxes[target] = box
             return box

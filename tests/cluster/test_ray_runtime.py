@@ -65,8 +65,9 @@ def test_cross_process_k2k_keeps_order_and_counts_every_message(rt):
     assert rt.ledger.accepted - before == n and rt.ledger.open_count == 0
     assert rt.ledger.duplicates == 0 and rt.ledger.unknown == 0
     # they crossed in batches (bounded by max_batch), not message by message
+    from ringkernel_runtime.cluster.bridge import DEFAULT_MAX_BATCH
     shipped, batches, largest = rt.bridge_stats(0)["k2k/sink"]
-    assert shipped == n and n / 8192 <= batches <= n / 64 and largest <= 8192
+    assert shipped == n and n / DEFAULT_MAX_BATCH <= batches <= n / 64 and largest <= DEFAULT_MAX_BATCH
     assert head.terminate() and sink.terminate()
     assert len(rt.dead_letters) == 0
 

@@ -5,10 +5,12 @@ Two hosting processes on a local Ray instance (num_cpus=2, no dashboard). In the
     queue is filled first (deactivated), then activated: messages/s until the sink has them all.
     Round trip: driver -> relay (host 0) -> bridge -> `echo` (host 1) -> reply to the driver.
   - plain Ray actor echo: one Ray actor call per message (throughput and round trip).
-  - Ray with the same batching: an actor on one process ships 8,192-record batches (the bridge's
-    max_batch), at most 2 in flight, to an actor on another process.
+  - Ray with the same batching: an actor on one process ships batches of the bridge's max_batch
+    (32,768 records), at most 4 in flight (the bridge's MAX_IN_FLIGHT), to an actor on another process.
 
-    PYTHONPATH=. .venv/bin/python tools/bench/cluster.py [--quick]
+    PYTHONPATH=. .venv/bin/python tools/bench/cluster.py [--quick] [--batch 32768]
+
+`--batch` sets the bridge's max_batch and the batched baseline's batch alike.
 
 The kernels live in this script: the hosting processes load it by path under another module name
 (main() runs only under `if __name__ == "__main__"`).
@@ -29,8 +31,9 @@ from ringkernel_codegen.progress import heartbeat  # noqa: E402
 from ringkernel_codegen.ring import ring_kernel  # noqa: E402
 from ringkernel_codegen.types import i64  # noqa: E402
 from ringkernel_runtime import LaunchOptions  # noqa: E402
+from ringkernel_runtime.cluster.bridge import DEFAULT_MAX_BATCH, MAX_IN_FLIGHT  # noqa: E402
 
-BATCH = 8192
+BATCH = int(sys.argv[sys.argv.index("--batch") + 1]) if "--batch" in sys.argv else DEFAULT_MAX_BATCH
 
 
 @message
@@ -119,7 +122,7 @@ def bench_ray(ray, n_calls: int, n_batched: int):
             b, refs, t0 = pings(BATCH), [], time.perf_counter()
             for _ in range(n // BATCH):
                 refs.append(peer.take.remote(b))
-                if len(refs) >= 2:
+                if len(refs) >= MAX_IN_FLIGHT:
                     ray.get(refs.pop(0))
             ray.get(refs)
             return time.perf_counter() - t0
@@ -162,7 +165,7 @@ def main() -> None:
     load = os.getloadavg()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
-        rt = RayRuntime(backend="cpu", hosts=2)
+        rt = RayRuntime(backend="cpu", hosts=2, max_batch=BATCH)
         try:
             bench_bridge(rt, BATCH * 4)                  # warm: compiles, first batches
             ours = bench_bridge(rt, n)
