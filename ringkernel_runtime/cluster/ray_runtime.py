@@ -88,7 +88,7 @@ class RayRuntime:
         from .host import NodeHost
         actor_cls = ray.remote(NodeHost).options(num_cpus=0, num_gpus=gpus_per_host, max_concurrency=_HOST_THREADS,
                                                  max_restarts=0)
-        self.backend, self.placement = backend, placement
+        self.backend, self.placement, self._gpus_per_host = backend, placement, gpus_per_host
         actors = [actor_cls.remote(f"host{i}", backend, i + 1, runtime_kwargs, max_batch, linger)
                   for i in range(hosts)]
         pids = ray.get([a.ping.remote() for a in actors])
@@ -130,27 +130,39 @@ class RayRuntime:
 
     # -- launching -----------------------------------------------------------------------------
     def launch(self, kernel, options: LaunchOptions | None = None, name: str | None = None,
-               node: int | None = None) -> RemoteHandle:
+               node: int | None = None, gpu: int | None = None) -> RemoteHandle:
         """An unsupervised actor (a failure leaves it FAILED; so does its host's death)."""
         name = check_name(name, allow_none=True, error=InvalidOptionsError)
-        return self._start(kernel, options, name, node, Temporary(), False, None, None)[0]
+        return self._start(kernel, options, name, self._node(node, gpu), Temporary(), False, None, None)[0]
 
     def spawn(self, kernel, name: str, restart: RestartPolicy | None = None, parent: RemoteHandle | None = None,
-              options: LaunchOptions | None = None, node: int | None = None) -> RemoteHandle:
+              options: LaunchOptions | None = None, node: int | None = None, gpu: int | None = None) -> RemoteHandle:
         """A supervised actor (restart defaults to OneForOne()); `parent`'s host hosts it too."""
         name = check_name(name, error=InvalidOptionsError)
         if restart is not None and not isinstance(restart, RestartPolicy):
             raise InvalidOptionsError(f"restart={restart!r} must be a restart policy such as OneForOne()")
-        return self._start(kernel, options, name, node, restart or OneForOne(), True, parent, None)[0]
+        return self._start(kernel, options, name, self._node(node, gpu), restart or OneForOne(), True, parent,
+                           None)[0]
 
     def launch_pool(self, kernel, count: int, options: LaunchOptions | None = None, name: str | None = None,
                     restart: RestartPolicy | None = None, parent: RemoteHandle | None = None,
-                    node: int | None = None) -> list[RemoteHandle]:
+                    node: int | None = None, gpu: int | None = None) -> list[RemoteHandle]:
         """`count` actors of one kernel on one host, registered as "<name>/<i>"."""
         count = check_int(count, "count", lo=1, error=LaunchError)
         name = check_name(name, allow_none=True, error=InvalidOptionsError)
         return self._start(kernel, options, name or f"{getattr(kernel, 'name', 'pool')}-pool{next(self._ids)}",
-                           node, restart or Temporary(), restart is not None, parent, count)
+                           self._node(node, gpu), restart or Temporary(), restart is not None, parent, count)
+
+    def _node(self, node, gpu):
+        """`gpu=i`: the host of the i-th GPU (with gpus_per_host=1 each host owns one GPU)."""
+        if gpu is None:
+            return node
+        if not self._gpus_per_host:
+            raise InvalidOptionsError(f"gpu={gpu!r}: this RayRuntime's hosts own no GPU; make it with "
+                                      "RayRuntime(backend='cuda', gpus_per_host=1) (or place with node=)")
+        if node is not None and node != gpu:
+            raise InvalidOptionsError(f"node={node} and gpu={gpu} name different hosts; give one of them")
+        return gpu
 
     def _start(self, kernel, options, name, node, restart, supervised, parent, count) -> list[RemoteHandle]:
         if self._closed.is_set():

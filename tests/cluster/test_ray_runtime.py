@@ -18,7 +18,7 @@ ray = pytest.importorskip("ray")
 
 import ring_kernels as rk  # noqa: E402
 from ringkernel_runtime import KernelState, LaunchOptions, OneForOne  # noqa: E402
-from ringkernel_runtime.errors import ActorTerminatedError  # noqa: E402
+from ringkernel_runtime.errors import ActorTerminatedError, InvalidOptionsError  # noqa: E402
 
 TIMEOUT = 60.0
 SLOW = dict(peer_timeout=30.0, stall_timeout=None, send_timeout=30.0)   # a loaded 2-core box
@@ -129,6 +129,10 @@ def test_registry_answers_the_same_lookups_from_every_process(rt):
     with pytest.raises(ActorTerminatedError):
         b.send(rk.Add(a=1.0, b=2.0))
     a.terminate(), c.terminate()
+    with pytest.raises(InvalidOptionsError, match="gpus_per_host=1"):     # placement by GPU needs GPU hosts
+        rt.launch(rk.adder, name="reg/gpu", gpu=0)
+    with pytest.raises(InvalidOptionsError, match="node=7"):
+        rt.launch(rk.adder, name="reg/far", node=7)
 
 
 def test_a_killed_hosting_process_its_actors_restart_and_every_message_is_counted(ray_session):
