@@ -27,13 +27,30 @@ import functools
 import importlib
 import tomllib
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from .errors import RingKernelError
 from .types import SCALARS
 
-KINDS = {"expr", "barrier", "warp_collective", "block_collective", "alloc", "grid_barrier"}
+class IntrinsicKind(StrEnum):
+    """How an intrinsic takes part in control flow (what fission and the emitters must know)."""
+
+    EXPR = "expr"
+    BARRIER = "barrier"
+    GRID_BARRIER = "grid_barrier"
+    WARP_COLLECTIVE = "warp_collective"
+    BLOCK_COLLECTIVE = "block_collective"
+    ALLOC = "alloc"
+
+
+# A parameter spec / return spec of an entry (intrinsics/README.md): structural specs and the scalar
+# type names. StrEnums: they compare and hash as their spelling, so tables keyed by it still work.
+ParamSpec = StrEnum("ParamSpec", [(n.upper(), n) for n in ("T", "E", "array", "index", "int", "dtype", "shape",
+                                                           *SCALARS)])
+ReturnSpec = StrEnum("ReturnSpec", [(n.upper(), n) for n in ("T", "E", "void", "array", *SCALARS)])
+KINDS = set(IntrinsicKind)
 # scope -> (where such an intrinsic is defined, what to do elsewhere): errors quote both
 SCOPES = {
     "stencil": ("a @stencil body", "in a @kernel, a thread's position is global_id_x(), global_id_y(), "
@@ -50,11 +67,11 @@ BACKENDS = tuple(COLUMNS)
 class Intrinsic:
     name: str
     category: str
-    params: tuple
-    returns: str
+    params: tuple  # of ParamSpec
+    returns: "ReturnSpec"
     doc: str
     spellings: dict  # backend -> str | dict
-    kind: str = "expr"
+    kind: "IntrinsicKind" = "expr"
     T: tuple = ()
     E: tuple = ()
     aliases: tuple = ()
@@ -117,8 +134,8 @@ def load_table(folder: Path) -> dict[str, Intrinsic]:
     return out
 
 
-PARAM_SPECS = {"T", "E", "array", "index", "int", "dtype", "shape", *SCALARS}
-RETURNS = {"T", "E", "void", "array", *SCALARS}
+PARAM_SPECS = set(ParamSpec)
+RETURNS = set(ReturnSpec)
 
 
 def _check_values(raw: dict[str, Any], source: str) -> None:
@@ -167,8 +184,9 @@ def _entry(raw: dict[str, Any], source: str) -> Intrinsic:
         raise RingKernelError(f"{source}: intrinsic {raw['name']} has unknown scope {scope!r} "
                               f"(known: {', '.join(sorted(SCOPES))})")
     return Intrinsic(
-        name=raw["name"], category=raw.get("category", "misc"), params=tuple(raw["params"]),
-        returns=raw["returns"], doc=raw["doc"], spellings={b: raw[b] for b in BACKENDS if b in raw}, kind=kind,
+        name=raw["name"], category=raw.get("category", "misc"), params=tuple(ParamSpec(p) for p in raw["params"]),
+        returns=ReturnSpec(raw["returns"]), doc=raw["doc"], spellings={b: raw[b] for b in BACKENDS if b in raw},
+        kind=IntrinsicKind(kind),
         T=tuple(raw.get("T", ())), E=tuple(raw.get("E", ())), aliases=tuple(raw.get("aliases", ())),
         cuda_requires=tuple(raw.get("cuda_requires", ())), scope=scope, source=source)
 

@@ -109,6 +109,12 @@ def test_operators_kinds_and_spaces_are_enums_that_spell_as_before():
         ir.BinOp("@", _var("x"), _var("x"))
     with pytest.raises(ValueError):
         ir.Alloc("s", "global", (4,), T.f32)
+    # the intrinsic table's parameter and return specs and kinds too (intrinsics.py loads them as enums)
+    from ringkernel_codegen.intrinsics import IntrinsicKind, ParamSpec, ReturnSpec, table
+    add = table()["atomic_add"]
+    assert add.params[0] is ParamSpec.ARRAY and add.params[0] == "array" and isinstance(add.returns, ReturnSpec)
+    assert table()["sync_threads"].kind is IntrinsicKind.BARRIER
+    assert all(isinstance(p, ParamSpec) for e in table().values() for p in e.params)
 
 
 def test_a_pass_that_breaks_the_ir_fails_at_compile_time_as_an_internal_error(monkeypatch):
