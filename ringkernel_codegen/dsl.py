@@ -9,13 +9,14 @@ import textwrap as _textwrap
 
 from .intrinsics import dsl_names as _dsl_names
 
-# Structural arguments keep their spec's name; value arguments are called x, y, z, w in order.
+# Structural arguments keep their spec's name; value arguments are called x, y, z, w in order
+# (then x4, x5, ...: philox4x32 takes six words).
 _NAMED_SPECS = ("array", "index", "shape", "dtype")
 _VALUE_NAMES = ("x", "y", "z", "w")
 
 
 def _param_names(params: tuple) -> list:
-    values = iter(_VALUE_NAMES)
+    values = iter(_VALUE_NAMES + tuple(f"x{i}" for i in range(len(_VALUE_NAMES), len(params))))
     return [spec if spec in _NAMED_SPECS else next(values) for spec in params]
 
 

@@ -171,6 +171,12 @@ __all__ = [
     "normcdf",
     "normcdfinv",
     "num_warps",
+    "philox4x32",
+    "philox_normal_f32",
+    "philox_normal_f64",
+    "philox_u32",
+    "philox_uniform_f32",
+    "philox_uniform_f64",
     "popc",
     "pow",
     "rcbrt",
@@ -1606,6 +1612,55 @@ def store_volatile(array: _Array, index: _Index, x: Any, /) -> None:
 
     Table signature: store_volatile(array, index, E) -> void
     E: i32, u32, i64, u64, f32, f64
+    """
+
+
+# --- random.toml -----------------------------------------------------------------------------------
+
+def philox4x32(array: _Array, index: _Index, x: _Int, y: _Int, z: _Int, w: _Int, x4: _Int, x5: _Int, /) -> None:
+    """philox4x32(out, i, c0, c1, c2, c3, k0, k1): Philox4x32-10 of counter (c0..c3), key (k0, k1) into
+    out[i..i+3] (a 1D u32 array).
+
+    Table signature: philox4x32(array, index, u32, u32, u32, u32, u32, u32) -> void
+    E: u32
+    """
+
+
+def philox_u32(x: _Int, y: _Int, z: _Int, /) -> int:
+    """philox_u32(seed, stream, draw): 32 random bits, the same for the same (seed, stream, draw)
+    everywhere.
+
+    Table signature: philox_u32(u64, u64, u64) -> u32
+    """
+
+
+def philox_uniform_f32(x: _Int, y: _Int, z: _Int, /) -> float:
+    """philox_uniform_f32(seed, stream, draw): uniform in the open interval (0, 1), 23 random bits.
+
+    Table signature: philox_uniform_f32(u64, u64, u64) -> f32
+    """
+
+
+def philox_uniform_f64(x: _Int, y: _Int, z: _Int, /) -> float:
+    """philox_uniform_f64(seed, stream, draw): uniform in the open interval (0, 1), 52 random bits.
+
+    Table signature: philox_uniform_f64(u64, u64, u64) -> f64
+    """
+
+
+def philox_normal_f32(x: _Int, y: _Int, z: _Int, /) -> float:
+    """philox_normal_f32(seed, stream, draw): standard normal (Box-Muller in f32; draws 2k, 2k+1 are
+    one pair).
+
+    Table signature: philox_normal_f32(u64, u64, u64) -> f32
+    """
+
+
+def philox_normal_f64(x: _Int, y: _Int, z: _Int, /) -> float:
+    """philox_normal_f64(seed, stream, draw): standard normal (Box-Muller in f64; draws 2k, 2k+1 are
+    one pair).
+
+    Table signature: philox_normal_f64(u64, u64, u64) -> f64
     """
 
 

@@ -233,3 +233,59 @@ template <typename T> __device__ __forceinline__ T rk_block_reduce_max(T v) { re
 
 #undef RK_ULL
 #undef RK_UI
+
+// ---- random: Philox4x32-10 ----------------------------------------------------------------------
+// Salmon et al. (SC'11), the Random123 algorithm; intrinsics/random.toml says how (seed, stream,
+// draw) map onto counter, key and word. Uniforms are exact odd multiples of 2^-24 (f32) or 2^-53
+// (f64), so they never round to 0 or 1.
+struct rk_philox_block { unsigned int w[4]; };
+__device__ __forceinline__ rk_philox_block rk_philox4x32(unsigned int c0, unsigned int c1, unsigned int c2,
+                                                         unsigned int c3, unsigned int k0, unsigned int k1) {
+  for (int r = 0; r < 10; ++r) {
+    if (r > 0) { k0 += 0x9E3779B9u; k1 += 0xBB67AE85u; }
+    const unsigned int hi0 = __umulhi(0xD2511F53u, c0), lo0 = 0xD2511F53u * c0;
+    const unsigned int hi1 = __umulhi(0xCD9E8D57u, c2), lo1 = 0xCD9E8D57u * c2;
+    c0 = hi1 ^ c1 ^ k0; c1 = lo1; c2 = hi0 ^ c3 ^ k1; c3 = lo0;
+  }
+  rk_philox_block b; b.w[0] = c0; b.w[1] = c1; b.w[2] = c2; b.w[3] = c3;
+  return b;
+}
+__device__ __forceinline__ void rk_philox4x32_store(unsigned int* out, unsigned int c0, unsigned int c1, unsigned int c2,
+                                                    unsigned int c3, unsigned int k0, unsigned int k1) {
+  const rk_philox_block b = rk_philox4x32(c0, c1, c2, c3, k0, k1);
+  out[0] = b.w[0]; out[1] = b.w[1]; out[2] = b.w[2]; out[3] = b.w[3];
+}
+__device__ __forceinline__ rk_philox_block rk_philox_at(unsigned long long seed, unsigned long long stream,
+                                                        unsigned long long block) {
+  return rk_philox4x32((unsigned int)block, (unsigned int)(block >> 32), (unsigned int)stream,
+                       (unsigned int)(stream >> 32), (unsigned int)seed, (unsigned int)(seed >> 32));
+}
+__device__ __forceinline__ float rk_philox_f32_of(unsigned int u) { return (float)(((u >> 9) << 1) | 1u) * 5.9604644775390625e-08f; }
+__device__ __forceinline__ double rk_philox_f64_of(unsigned int hi, unsigned int lo) {
+  const unsigned long long x = ((unsigned long long)hi << 20) | (lo >> 12);
+  return (double)((x << 1) | 1ull) * 1.1102230246251565404e-16;
+}
+__device__ __forceinline__ unsigned int rk_philox_u32(unsigned long long seed, unsigned long long stream, unsigned long long draw) {
+  return rk_philox_at(seed, stream, draw >> 2).w[draw & 3];
+}
+__device__ __forceinline__ float rk_philox_uniform_f32(unsigned long long seed, unsigned long long stream, unsigned long long draw) {
+  return rk_philox_f32_of(rk_philox_u32(seed, stream, draw));
+}
+__device__ __forceinline__ double rk_philox_uniform_f64(unsigned long long seed, unsigned long long stream, unsigned long long draw) {
+  const rk_philox_block b = rk_philox_at(seed, stream, draw >> 1);
+  const unsigned int p = (unsigned int)(draw & 1) << 1;
+  return rk_philox_f64_of(b.w[p], b.w[p + 1]);
+}
+__device__ __forceinline__ float rk_philox_normal_f32(unsigned long long seed, unsigned long long stream, unsigned long long draw) {
+  const rk_philox_block b = rk_philox_at(seed, stream, draw >> 2);
+  const unsigned int p = (unsigned int)((draw >> 1) & 1) << 1;
+  const float r = sqrtf(-2.0f * logf(rk_philox_f32_of(b.w[p])));
+  const float t = 6.28318530717958647692f * rk_philox_f32_of(b.w[p + 1]);
+  return (draw & 1) ? r * sinf(t) : r * cosf(t);
+}
+__device__ __forceinline__ double rk_philox_normal_f64(unsigned long long seed, unsigned long long stream, unsigned long long draw) {
+  const rk_philox_block b = rk_philox_at(seed, stream, draw >> 1);
+  const double r = sqrt(-2.0 * log(rk_philox_f64_of(b.w[0], b.w[1])));
+  const double t = 6.28318530717958647692 * rk_philox_f64_of(b.w[2], b.w[3]);
+  return (draw & 1) ? r * sin(t) : r * cos(t);
+}

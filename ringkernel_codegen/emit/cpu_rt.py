@@ -8,6 +8,7 @@ one namespace they see; the helpers live in topic modules and are re-exported he
     cpu_rt_math         float math that numpy / math lack in njit code
     cpu_rt_clocks       clock32/clock64 (time-stamp counter), globaltimer (CLOCK_MONOTONIC ns)
     cpu_rt_collectives  warp and block collectives over per-thread arrays
+    cpu_rt_random       Philox4x32-10 counter-based random numbers
 
 Everything matches the CUDA semantics, not Python's: integers wrap at their width, float division
 by zero gives inf/nan instead of raising (error_model="numpy"), atomics return the old value.
@@ -20,3 +21,4 @@ from .cpu_rt_bits import *  # noqa: F401,F403
 from .cpu_rt_clocks import *  # noqa: F401,F403
 from .cpu_rt_collectives import *  # noqa: F401,F403
 from .cpu_rt_math import *  # noqa: F401,F403
+from .cpu_rt_random import *  # noqa: F401,F403

@@ -2,11 +2,14 @@
 
 Used where numba.cuda has no built-in: funnel shifts and rotates, __byte_perm, the sm_80
 __reduce_*_sync family, whole-warp reductions of any type, clocks (inline PTX), and ordered
-loads/stores. numba has no acquire/release loads, so those are built from fences around an
+loads/stores, and Philox4x32-10 random numbers (the same arithmetic as the CUDA prelude's rk_philox*).
+numba has no acquire/release loads, so those are built from fences around an
 uncached access: stronger than needed, never weaker (DESIGN.md: a fence before each poll load is
 what made polling mapped memory work from numba).
 """
 from __future__ import annotations
+
+import math
 
 from llvmlite import ir
 from numba import cuda, types
@@ -276,3 +279,106 @@ def load_acquire_system(arr, i):
 def store_release_system(arr, i, v):
     cuda.threadfence_system()
     arr[i] = v
+
+
+# --- random: Philox4x32-10 (intrinsics/random.toml: the mapping of seed, stream, draw) ----------
+
+_U64 = types.uint64
+
+
+@_dev
+def philox4x32(c0, c1, c2, c3, k0, k1):
+    c0, c1, c2, c3 = _U64(c0), _U64(c1), _U64(c2), _U64(c3)
+    k0, k1 = _U64(k0), _U64(k1)
+    lo, s32 = _U64(0xFFFFFFFF), _U64(32)
+    for r in range(10):
+        if r > 0:
+            k0 = (k0 + _U64(0x9E3779B9)) & lo
+            k1 = (k1 + _U64(0xBB67AE85)) & lo
+        p0 = _U64(0xD2511F53) * c0
+        p1 = _U64(0xCD9E8D57) * c2
+        n0 = (p1 >> s32) ^ c1 ^ k0
+        n2 = (p0 >> s32) ^ c3 ^ k1
+        c0, c1, c2, c3 = n0, p1 & lo, n2, p0 & lo
+    return types.uint32(c0), types.uint32(c1), types.uint32(c2), types.uint32(c3)
+
+
+@_dev
+def philox4x32_store(out, i, c0, c1, c2, c3, k0, k1):
+    w0, w1, w2, w3 = philox4x32(c0, c1, c2, c3, k0, k1)
+    out[i] = w0
+    out[i + 1] = w1
+    out[i + 2] = w2
+    out[i + 3] = w3
+
+
+@_dev
+def _philox_at(seed, stream, block):
+    lo, s32 = _U64(0xFFFFFFFF), _U64(32)
+    seed, stream, block = _U64(seed), _U64(stream), _U64(block)
+    return philox4x32(block & lo, block >> s32, stream & lo, stream >> s32, seed & lo, seed >> s32)
+
+
+@_dev
+def _philox_f32_of(u):
+    return types.float32((_U64(u) >> _U64(9)) * _U64(2) + _U64(1)) * types.float32(5.9604644775390625e-08)
+
+
+@_dev
+def _philox_f64_of(hi, lo):
+    x = (_U64(hi) << _U64(20)) | (_U64(lo) >> _U64(12))
+    return types.float64(x * _U64(2) + _U64(1)) * types.float64(1.1102230246251565e-16)
+
+
+@_dev
+def philox_u32(seed, stream, draw):
+    d = _U64(draw)
+    w0, w1, w2, w3 = _philox_at(seed, stream, d >> _U64(2))
+    k = d & _U64(3)
+    if k == _U64(0):
+        return w0
+    if k == _U64(1):
+        return w1
+    if k == _U64(2):
+        return w2
+    return w3
+
+
+@_dev
+def philox_uniform_f32(seed, stream, draw):
+    return _philox_f32_of(philox_u32(seed, stream, draw))
+
+
+@_dev
+def philox_uniform_f64(seed, stream, draw):
+    d = _U64(draw)
+    w0, w1, w2, w3 = _philox_at(seed, stream, d >> _U64(1))
+    if d & _U64(1):
+        return _philox_f64_of(w2, w3)
+    return _philox_f64_of(w0, w1)
+
+
+@_dev
+def philox_normal_f32(seed, stream, draw):
+    d = _U64(draw)
+    w0, w1, w2, w3 = _philox_at(seed, stream, d >> _U64(2))
+    if (d >> _U64(1)) & _U64(1):
+        u1, u2 = _philox_f32_of(w2), _philox_f32_of(w3)
+    else:
+        u1, u2 = _philox_f32_of(w0), _philox_f32_of(w1)
+    r = math.sqrt(types.float32(-2.0) * math.log(u1))
+    t = types.float32(6.283185307179586) * u2
+    if d & _U64(1):
+        return types.float32(r * math.sin(t))
+    return types.float32(r * math.cos(t))
+
+
+@_dev
+def philox_normal_f64(seed, stream, draw):
+    d = _U64(draw)
+    w0, w1, w2, w3 = _philox_at(seed, stream, d >> _U64(1))
+    r = math.sqrt(-2.0 * math.log(_philox_f64_of(w0, w1)))
+    t = 6.283185307179586 * _philox_f64_of(w2, w3)
+    if d & _U64(1):
+        return r * math.sin(t)
+    return r * math.cos(t)
