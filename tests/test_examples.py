@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
 import re
 import subprocess
@@ -79,6 +80,24 @@ def test_wavesim3d_example_steers_a_persistent_simulation_numpy_agrees(tmp_path)
     assert [f.name for f in frames] == ["step_0020.png", "step_0040.png"]
     assert all(f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for f in frames)
     assert f"picture {frames[0]}" in text
+
+def test_montecarlo_example_prices_within_3_se_of_the_closed_forms_and_saves_a_picture(tmp_path):
+    png = tmp_path / "mc.png"
+    proc = run_example("montecarlo.py", "--paths", "65536", "--backend", "cpu", "--png", str(png))
+    out = proc.stdout
+    # Black-Scholes call, S0=100 K=100 r=0.05 sigma=0.2 T=1, computed here from the formula
+    n = lambda x: 0.5 * math.erfc(-x / math.sqrt(2))  # noqa: E731
+    d1 = (math.log(100 / 100) + (0.05 + 0.02) * 1) / 0.2
+    bs = 100 * n(d1) - 100 * math.exp(-0.05) * n(d1 - 0.2)
+    rows = re.findall(r"^European call K=100 +(plain|antithetic|control variate) +([0-9.]+) +([0-9.]+) +([0-9.]+)", out, re.M)
+    assert len(rows) == 3, out
+    for name, price, se, closed in rows:
+        assert abs(float(closed) - bs) < 1e-4 and abs(float(price) - bs) <= 3 * float(se), (name, price, se, bs)
+    vrf = re.search(r"^European call K=180 +importance sampling +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +([0-9.]+)", out, re.M)
+    assert vrf and float(vrf.group(1)) > 50, out
+    assert len(re.findall(r"^Asian call", out, re.M)) == 5
+    assert f"picture: {png}" in out and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "montecarlo:" in proc.stderr and "montecarlo:" not in out
 
 
 def _substance(cell) -> tuple:
