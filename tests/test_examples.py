@@ -100,6 +100,22 @@ def test_montecarlo_example_prices_within_3_se_of_the_closed_forms_and_saves_a_p
     assert "montecarlo:" in proc.stderr and "montecarlo:" not in out
 
 
+def test_txmon_example_catches_exactly_the_planted_fraud_and_accounts_for_every_transaction(tmp_path):
+    png = tmp_path / "tx.png"
+    proc = run_example("txmon.py", "--items", "25", "--png", str(png))
+    out = proc.stdout
+    m = re.search(r"^txmon on cpu: (\d+) transactions, 64 accounts, planted: (\d+) velocity, (\d+) amount, (\d+) geo, (\d+) malformed", out, re.M)
+    assert m, out
+    sent, vel, amt, geo, bad = map(int, m.groups())
+    assert min(vel, amt, geo) > 0 and bad > 0
+    assert f"alerts: {vel + amt + geo} (velocity {vel}, amount {amt}, geo {geo})" in out
+    assert "recall 1.000, precision 1.000" in out and " 0 false alarms" in out
+    d = re.search(r"^dead letters: (\d+) .*ingest restarted (\d+) times; (\d+) reached the alert stage", out, re.M)
+    assert d and int(d.group(1)) == bad == int(d.group(2)) and int(d.group(3)) + bad == sent, out
+    assert "(flags agree)" in out
+    assert f"picture: {png}" in out and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def _substance(cell) -> tuple:
     """What a code cell showed, comparable across runs: its text with numbers taken out (and the
     name ipykernel gives the cell's file, which may vary), the numbers, and the kinds of rich
