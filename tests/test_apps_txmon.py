@@ -36,6 +36,13 @@ def test_the_rules_use_history_a_shuffled_stream_is_not_flagged_the_same(stream)
     assert not np.array_equal(tx.reference_flags(shuffled), expected[::-1])
 
 
+def test_a_shifted_copy_of_the_stream_raises_the_same_flags_after_the_original(stream):
+    """What tools/bench/pipeline.py relies on to send one stream several times through one pipeline."""
+    events, expected = stream
+    both = np.concatenate([events, tx.shifted(events, 1)])
+    assert np.array_equal(tx.reference_flags(both), np.concatenate([expected, expected]))
+
+
 def test_pipeline_finds_exactly_the_planted_fraud_and_loses_nothing(stream):
     events, expected = stream
     r = tx.run_pipeline(events, backend="cpu")

@@ -261,39 +261,68 @@ def reference_flags(events: np.ndarray) -> np.ndarray:
 
 # --- running the pipeline ----------------------------------------------------------------------
 
-def run_pipeline(events: np.ndarray, backend: str = "cpu", fail_budget: int = 100, timeout: float = 60.0) -> dict:
-    """Send the stream through the four stages and collect every alert.
+class Monitor:
+    """The four stages started on one Runtime; `process(events)` streams a batch through them.
 
-    Returns alerts (an Alert batch), dead_letters (the Txn records dead-lettered), restarts (of
-    ingest), counts (the alert stage's state), seconds (first send to last alert) and processed
-    (transactions that reached the alert stage)."""
-    from ringkernel_runtime import LaunchOptions, OneForOne, Runtime  # the runtime only where it runs
+        with Monitor("cpu") as mon:
+            result = mon.process(events)
 
-    n = len(events)
-    with Runtime(backend=backend) as rt:
+    History stays in `enrich` between batches (a later batch continues the same accounts)."""
+
+    def __init__(self, backend: str = "cpu", fail_budget: int = 100):
+        from ringkernel_runtime import LaunchOptions, OneForOne, Runtime  # the runtime only where it runs
+        self.rt = Runtime(backend=backend)
         policy = OneForOne(max_restarts=fail_budget, window=60.0)
-        sink = rt.spawn(alert, name="txmon/alert", restart=policy, options=LaunchOptions(queue_capacity=1 << 14))
-        scorer = rt.spawn(score, name="txmon/score", restart=policy, options=LaunchOptions(peers={"next": sink}))
-        enricher = rt.spawn(enrich, name="txmon/enrich", restart=policy, options=LaunchOptions(peers={"next": scorer}))
-        head = rt.spawn(ingest, name="txmon/ingest", restart=policy, options=LaunchOptions(peers={"next": enricher}))
-        parts, got = [], 0
+        spawn = self.rt.spawn
+        self.sink = spawn(alert, name="txmon/alert", restart=policy, options=LaunchOptions(queue_capacity=1 << 14))
+        self.scorer = spawn(score, name="txmon/score", restart=policy, options=LaunchOptions(peers={"next": self.sink}))
+        self.enricher = spawn(enrich, name="txmon/enrich", restart=policy,
+                              options=LaunchOptions(peers={"next": self.scorer}))
+        self.head = spawn(ingest, name="txmon/ingest", restart=policy, options=LaunchOptions(peers={"next": self.enricher}))
+
+    def __enter__(self) -> "Monitor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.rt.close()
+
+    def process(self, events: np.ndarray, timeout: float = 60.0) -> dict:
+        """Send the batch and collect its alerts. Returns alerts (an Alert batch), dead_letters (the
+        DeadLetters of this batch), restarts (of ingest, so far), restarts_other (of the other
+        stages), processed (of this batch, reached the alert stage), counts (the alert stage's
+        state, so far) and seconds (first send to last alert)."""
+        rt, sink = self.rt, self.sink
+        n, dead0, in0 = len(events), len(rt.dead_letters), sink.stats.messages_in
+        parts = []
         start = time.perf_counter()
-        head.send_many(events, timeout=timeout)
-        deadline = start + timeout
-        while time.perf_counter() < deadline:
+        self.head.send_many(events, timeout=timeout)
+        while time.perf_counter() < start + timeout:
             chunk = sink.receive_many(1 << 14, timeout=0.01)
             parts.append(chunk)
-            got += len(chunk)
-            done = sink.stats.messages_in + len(rt.dead_letters) >= n
+            done = sink.stats.messages_in - in0 + len(rt.dead_letters) - dead0 >= n
             if done and len(chunk) == 0 and sink.stats.reply_depth == 0:
                 break
         seconds = time.perf_counter() - start
-        dead = [d for d in rt.dead_letters]
-        result = {"alerts": np.concatenate(parts) if parts else Alert.zeros(0), "seconds": seconds,
-                  "dead_letters": dead, "restarts": head.restart_count, "processed": sink.stats.messages_in,
-                  "counts": sink.read_state(),
-                  "restarts_other": enricher.restart_count + scorer.restart_count + sink.restart_count}
-    return result
+        return {"alerts": np.concatenate(parts), "seconds": seconds, "dead_letters": list(rt.dead_letters)[dead0:],
+                "restarts": self.head.restart_count, "processed": sink.stats.messages_in - in0,
+                "counts": sink.read_state(),
+                "restarts_other": self.enricher.restart_count + self.scorer.restart_count + sink.restart_count}
+
+
+def run_pipeline(events: np.ndarray, backend: str = "cpu", timeout: float = 60.0) -> dict:
+    """Start the four stages, stream `events` through them once (Monitor.process), stop them."""
+    with Monitor(backend) as mon:
+        return mon.process(events, timeout)
+
+
+def shifted(events: np.ndarray, k: int) -> np.ndarray:
+    """The same stream k horizons later (times and seqs moved on): processed after the original,
+    it raises the same flags (honest history only grows; every gap stays over the window)."""
+    out = events.copy()
+    span = int(events["t"].max()) + 4 * WINDOW_S
+    out["t"] += k * span
+    out["seq"] += k * len(events)
+    return out
 
 
 def flags_from_alerts(alerts: np.ndarray, dead_seqs, n: int) -> np.ndarray:
