@@ -116,6 +116,20 @@ def test_txmon_example_catches_exactly_the_planted_fraud_and_accounts_for_every_
     assert f"picture: {png}" in out and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_graph_bfs_example_reports_levels_components_and_pagerank_and_saves_a_picture(tmp_path):
+    png = tmp_path / "g.png"
+    proc = run_example("graph_bfs.py", "--n", "3000", "--backend", "cpu", "--png", str(png))
+    out = proc.stdout
+    m = re.search(r"BFS from vertex 0: (\d+) reached in (\d+) levels; vertices per level: ([0-9, ]+)$", out, re.M)
+    assert m, out
+    per_level = [int(v) for v in m.group(3).split(",")]
+    assert int(m.group(1)) == 3000 == sum(per_level) and len(per_level) == int(m.group(2)) and per_level[0] == 1
+    assert "BFS matches a plain queue BFS" in out
+    assert "connected components: 1 (largest 3000 vertices)" in out     # preferential attachment: connected
+    assert re.search(r"PageRank \(d=0.85\): converged in \d+ iterations, sum 1.000000", out)
+    assert f"picture: {png}" in out and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def _substance(cell) -> tuple:
     """What a code cell showed, comparable across runs: its text with numbers taken out (and the
     name ipykernel gives the cell's file, which may vary), the numbers, and the kinds of rich
