@@ -1,7 +1,8 @@
 """examples/apps/graph.py on random, grid, power-law, disconnected, edgeless, single-vertex and
 empty graphs: BFS against a Python queue BFS, connected components against a Python traversal,
 SpMV against a dense NumPy product, PageRank against the linear system it solves
-(np.linalg.solve, not a power iteration); every kernel's CUDA C++ compiles."""
+(np.linalg.solve, not a power iteration), SCC against Tarjan's algorithm; every kernel's CUDA C++
+compiles."""
 import os
 import subprocess
 import sys
@@ -135,3 +136,62 @@ def test_every_kernel_compiles_with_nvcc(nvcc):
                            os.path.join(ROOT, "examples", "apps", "graph.py"), "--compiler", "nvcc"],
                           capture_output=True, text=True, timeout=600, env=dict(os.environ, PYTHONPATH=ROOT))
     assert proc.returncode == 0 and f"{len(G.KERNELS)} kernel(s) compiled" in proc.stdout, proc.stdout + proc.stderr
+
+
+def ref_scc(g):
+    """Tarjan's algorithm (iterative); per vertex the largest id of its component."""
+    adj = neighbours(g)
+    index, low, on, stack, out = [None] * g.n, [0] * g.n, [False] * g.n, [], [-1] * g.n
+    counter = 0
+    for root in range(g.n):
+        if index[root] is not None:
+            continue
+        work = [(root, 0)]
+        while work:
+            v, i = work.pop()
+            if i == 0:
+                index[v] = low[v] = counter
+                counter += 1
+                stack.append(v)
+                on[v] = True
+            if i < len(adj[v]):
+                work.append((v, i + 1))
+                u = adj[v][i]
+                if index[u] is None:
+                    work.append((u, 0))
+                elif on[u]:
+                    low[v] = min(low[v], index[u])
+                continue
+            if low[v] == index[v]:
+                members = []
+                while True:
+                    w = stack.pop()
+                    on[w] = False
+                    members.append(w)
+                    if w == v:
+                        break
+                for w in members:
+                    out[w] = max(members)
+            parent = work[-1][0] if work else None  # the frame below v's is its parent's
+            if parent is not None and on[parent]:
+                low[parent] = min(low[parent], low[v])
+    return out
+
+
+def directed(name):
+    g = GRAPHS[name]() if name != "empty" else G.csr_from_edges(0, [], [])
+    rng = np.random.default_rng(len(name))
+    src, dst = g.edges()
+    keep = (src < dst) | (rng.random(len(src)) < 0.3)  # mostly one direction: several components
+    return G.csr_from_edges(g.n, src[keep], dst[keep])
+
+
+@pytest.mark.parametrize("name", list(GRAPHS) + ["empty"])
+def test_strongly_connected_components_match_tarjan(name):
+    g = directed(name)
+    assert G.strongly_connected_components(g).tolist() == ref_scc(g)
+
+
+def test_scc_of_two_cycles_joined_one_way():
+    g = G.csr_from_edges(6, [0, 1, 2, 2, 3, 4, 5], [1, 2, 0, 3, 4, 5, 3])
+    assert G.strongly_connected_components(g).tolist() == [2, 2, 2, 5, 5, 5]

@@ -1,4 +1,4 @@
-"""Graph analytics on CSR graphs with @kernel: BFS, connected components, SpMV, PageRank.
+"""Graph analytics on CSR graphs with @kernel: BFS, connected components, SpMV, PageRank, SCC.
 
     bfs                   level-synchronous: one launch per level; each frontier vertex claims its
                           unvisited neighbours with atomic_cas on the distance array and appends
@@ -10,6 +10,9 @@
     spmv                  y = A x, one row per thread
     pagerank              power iteration on the in-edge CSR, dangling mass and the L1 change
                           reduced with atomic_add on the device; the host reads two numbers a step
+    strongly_connected_components
+                          colouring: forward max-id propagation with atomic_max, then backward
+                          claims from each root, repeated on the vertices left
 
 A CSR graph is (row_ptr, col) as i32 arrays (`CSR`); `csr_from_edges` builds one from edge lists
 with NumPy (scipy.sparse is not needed). Generators for the usual test shapes are at the end.
@@ -22,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ringkernel_codegen import f64, i32, kernel
-from ringkernel_codegen.dsl import atomic_add, atomic_cas, global_id
+from ringkernel_codegen.dsl import atomic_add, atomic_cas, atomic_max, global_id
 
 THREADS = 128
 
@@ -217,7 +220,85 @@ def pagerank(g: CSR, damping: float = 0.85, tol: float = 1e-12, max_iter: int = 
     return rank, it
 
 
-KERNELS = [bfs_level, hook_edges, jump_to_roots, spmv_rows, pagerank_share, pagerank_step]
+# --- strongly connected components (colouring: Orzan; Slota et al.) ---------------------------
+
+@kernel
+def scc_colour(color: i32[:], scc: i32[:], remaining: i32[:], n: i32):
+    v = global_id()
+    if v < n:
+        if scc[v] == -1:
+            color[v] = v
+            atomic_add(remaining, 0, 1)
+
+
+@kernel
+def scc_spread(row_ptr: i32[:], col: i32[:], color: i32[:], scc: i32[:], changed: i32[:], n: i32):
+    """Forward: each unassigned vertex's colour becomes the largest id that reaches it."""
+    v = global_id()
+    if v < n:
+        if scc[v] == -1:
+            c = color[v]
+            for e in range(row_ptr[v], row_ptr[v + 1]):
+                u = col[e]
+                if scc[u] == -1 and color[u] < c:
+                    atomic_max(color, u, c)
+                    changed[0] = 1
+
+
+@kernel
+def scc_roots(color: i32[:], scc: i32[:], n: i32):
+    v = global_id()
+    if v < n:
+        if scc[v] == -1 and color[v] == v:
+            scc[v] = v
+
+
+@kernel
+def scc_claim(row_ptr: i32[:], col: i32[:], color: i32[:], scc: i32[:], changed: i32[:], n: i32):
+    """Backward: a vertex of colour c that reaches a member of c's component joins it."""
+    v = global_id()
+    if v < n:
+        if scc[v] == -1:
+            c = color[v]
+            for e in range(row_ptr[v], row_ptr[v + 1]):
+                if scc[col[e]] == c:
+                    scc[v] = c
+                    changed[0] = 1
+
+
+def strongly_connected_components(g: CSR, backend: str = "cpu") -> np.ndarray:
+    """Per vertex, the largest vertex id of its strongly connected component (edges directed).
+
+    Colouring: every unassigned vertex takes the largest id that reaches it (forward propagation
+    to a fixed point); a vertex whose colour is its own id is a root, and the vertices of its
+    colour that reach it form its component (backward propagation). Repeat on what is left."""
+    n = g.n
+    color, scc = np.zeros(n, np.int32), np.full(n, -1, np.int32)
+    if n == 0:
+        return scc
+    col = g.col if g.m else np.zeros(1, np.int32)
+    remaining, changed = np.zeros(1, np.int32), np.zeros(1, np.int32)
+    grid = _blocks(n)
+    k_colour, k_spread = scc_colour.to(backend)[grid, THREADS], scc_spread.to(backend)[grid, THREADS]
+    k_roots, k_claim = scc_roots.to(backend)[grid, THREADS], scc_claim.to(backend)[grid, THREADS]
+    while True:
+        remaining[0] = 0
+        k_colour(color, scc, remaining, n)
+        if remaining[0] == 0:
+            return scc
+        changed[0] = 1
+        while changed[0]:
+            changed[0] = 0
+            k_spread(g.row_ptr, col, color, scc, changed, n)
+        k_roots(color, scc, n)
+        changed[0] = 1
+        while changed[0]:
+            changed[0] = 0
+            k_claim(g.row_ptr, col, color, scc, changed, n)
+
+
+KERNELS = [bfs_level, hook_edges, jump_to_roots, spmv_rows, pagerank_share, pagerank_step,
+           scc_colour, scc_spread, scc_roots, scc_claim]
 
 
 # --- graphs to try it on -----------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The applications' kernels (examples/apps/) on numba.cuda in the CUDA simulator, at small sizes:
-BFS / components / PageRank against the cpu backend (the Monte Carlo kernels use max() on floats,
+BFS / components / PageRank / SCC against the cpu backend (the Monte Carlo kernels use max() on floats,
 which the simulator cannot run: skipped, with the reason).
 Own process: tests/test_sim.py."""
 import os
@@ -38,3 +38,5 @@ def test_graph_kernels_agree_with_the_cpu_backend():
     r_sim, it_sim = G.pagerank(d, tol=1e-10, backend="numba")
     r_cpu, it_cpu = G.pagerank(d, tol=1e-10, backend="cpu")
     np.testing.assert_allclose(r_sim, r_cpu, rtol=1e-10)
+    small = G.random_graph(16, 30, seed=3, symmetric=False)
+    assert np.array_equal(G.strongly_connected_components(small, "numba"), G.strongly_connected_components(small, "cpu"))
