@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "examples"))
-from apps import graph as G  # noqa: E402
+from examples.apps import graph as G
 
 GRAPHS = {
     "random": lambda: G.random_graph(300, 450, seed=1),

@@ -5,15 +5,13 @@ reduced, and CUDA C++ that compiles."""
 import math
 import os
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [os.path.join(ROOT, "examples"), os.path.dirname(os.path.abspath(__file__))]
-import philox_ref as ref  # noqa: E402
-from apps import montecarlo as mc  # noqa: E402
+from tests import philox_ref as ref
+from examples.apps import montecarlo as mc
 
 M = mc.Market(s0=100.0, r=0.05, sigma=0.2, t=1.0)
 SEED = 11

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "examples"))
-from apps import txmon as tx  # noqa: E402
+from examples.apps import txmon as tx
 
 
 @pytest.fixture(scope="module")

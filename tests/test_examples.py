@@ -81,6 +81,7 @@ def test_wavesim3d_example_steers_a_persistent_simulation_numpy_agrees(tmp_path)
     assert all(f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for f in frames)
     assert f"picture {frames[0]}" in text
 
+
 def test_montecarlo_example_prices_within_3_se_of_the_closed_forms_and_saves_a_picture(tmp_path):
     png = tmp_path / "mc.png"
     proc = run_example("montecarlo.py", "--paths", "65536", "--backend", "cpu", "--png", str(png))

@@ -2,16 +2,13 @@
 vectors and a pure-Python Philox (tests/philox_ref.py): bit-exact words and uniforms, normals to f32
 rounding, the same numbers for any launch shape, CUDA C++ that compiles. The numba.cuda spelling
 runs in the simulator (tests/sim/test_random_sim.py)."""
-import os
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import philox_ref as ref  # noqa: E402
-import random_kernels as R  # noqa: E402
+from tests import philox_ref as ref
+from tests.kernels import random_kernels as R
 from ringkernel_codegen.emit import cpu_rt_random  # noqa: E402
 
 SEED = 0x1234_5678_9ABC_DEF0  # both key words non-zero

@@ -3,7 +3,6 @@ BFS / components / PageRank / SCC against the cpu backend (the Monte Carlo kerne
 which the simulator cannot run: skipped, with the reason).
 Own process: tests/test_sim.py."""
 import os
-import sys
 
 import numpy as np
 import pytest
@@ -14,9 +13,8 @@ if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
     pytest.skip("run through tests/test_sim.py (needs NUMBA_ENABLE_CUDASIM=1 at import)", allow_module_level=True)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "examples"))
-from apps import graph as G  # noqa: E402
-from apps import montecarlo as mc  # noqa: E402
+from examples.apps import graph as G
+from examples.apps import montecarlo as mc
 
 
 @pytest.mark.skip(reason="numba's simulator has no cuda.libdevice, which max() on floats is spelled with "

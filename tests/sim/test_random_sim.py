@@ -1,7 +1,6 @@
 """Philox4x32-10's numba.cuda spelling (emit/numba_rt.py) in numba's CUDA simulator: the published
 Random123 vectors and the pure-Python reference (tests/philox_ref.py). Own process: tests/test_sim.py."""
 import os
-import sys
 
 import numpy as np
 import pytest
@@ -11,9 +10,8 @@ pytestmark = pytest.mark.sim
 if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
     pytest.skip("run through tests/test_sim.py (needs NUMBA_ENABLE_CUDASIM=1 at import)", allow_module_level=True)
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import philox_ref as ref  # noqa: E402
-import random_kernels as R  # noqa: E402
+from tests import philox_ref as ref
+from tests.kernels import random_kernels as R
 
 SEED = 2**40 + 12345
 
