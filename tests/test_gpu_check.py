@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from ringkernel_codegen import KernelBase, Stencil
+from ringkernel_codegen import Kernel, Stencil
 from ringkernel_codegen.emit.common import device_functions
 from ringkernel_codegen.intrinsics import Intrinsic
 from ringkernel_codegen.ir import nodes as ir
@@ -40,8 +40,9 @@ def corpus_module(path):
 
 
 def corpus_kernels(module) -> list:
-    """Every distinct kernel or stencil object a module holds, by name or in a module-level dict/list."""
-    return [k for _, _, k in objects_of(module, KernelBase)]
+    """Every distinct kernel or stencil object a module holds, by name or in a module-level dict/list
+    (@persistent kernels are not launched once: tests/test_persistent_gpu.py checks them)."""
+    return [k for _, _, k in objects_of(module, (Kernel, Stencil))]
 
 
 CORPUS = [corpus_module(p) for p in CORPUS_FILES]

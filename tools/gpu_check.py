@@ -51,6 +51,7 @@ sys.path[:0] = [ROOT, os.path.join(ROOT, "tests", "kernels"), os.path.join(ROOT,
 
 CORPORA = ["basic_kernels", "assign_kernels", "barrier_kernels", "stencil_kernels", "type_kernels",
            "expr_kernels", "grid_kernels", "ordered_kernels", "device_barrier_kernels", "dynamic_shared_kernels",
+           "persistent_kernels", "random_kernels",
            "saxpy", "heat2d"]
 
 
@@ -65,10 +66,11 @@ def gpu_reason() -> str | None:
 def kernels_of(module) -> list:
     """(label, kernel) for every kernel and stencil of a module (tests.kernels.objects_of: module-level
     names, then those only held in a module-level dict, labelled e.g. HEAT['periodic'], or list)."""
-    from ringkernel_codegen import KernelBase
+    from ringkernel_codegen import Kernel, Stencil
     from tests.kernels import objects_of
 
-    return [(k.name if key is None else f"{var}[{key!r}]", k) for var, key, k in objects_of(module, KernelBase)]
+    # @persistent kernels are started and steered, not launched once: tests/test_persistent_gpu.py checks them
+    return [(k.name if key is None else f"{var}[{key!r}]", k) for var, key, k in objects_of(module, (Kernel, Stencil))]
 
 
 def corpus() -> list:

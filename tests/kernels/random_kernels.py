@@ -31,3 +31,10 @@ def draws(seed: u64, words: u32[:, :], uf: f32[:, :], ud: f64[:, :], nf: f32[:, 
 
 
 ALL = [philox_blocks, draws]
+
+# Launches and arguments for tools/gpu_check.py (the convention: basic_kernels.GEOMETRY / ARGS):
+# philox_blocks reads 4 counter words and 2 key words per row and writes 4 words.
+GEOMETRY = {}
+ARGS = {
+    "philox_blocks": {"ctr": (256,), "key": (128,), "out": (256,), "n": 64},   # 64 rows: the [2, 32] launch
+}
