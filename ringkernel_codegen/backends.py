@@ -51,6 +51,8 @@ class Backend:
     provider: str                   # runtime module that launches and hosts actors (loaded lazily)
     accepts_device_arrays: bool     # __cuda_array_interface__ arguments (else numpy only)
     file_pattern: str = "{name}.txt"  # where `ringkernel-codegen emit` writes a kernel's source
+    column: str = ""                # the intrinsic table's column, when it is not the emitter's name
+    bounds_checked: "Backend | None" = None  # its variant that checks every index (.to(name, boundscheck=True))
     preference: int = 0             # "auto"/default picks the available backend with the highest
     requires: tuple[tuple[str, str], ...] = ()  # (module, distribution) it needs beyond the lean install
     max_shared_bytes: int = MAX_SHARED_DEFAULT  # shared memory per block (fixed + dynamic) a launch may use
@@ -62,7 +64,7 @@ class Backend:
     @property
     def spelling_key(self) -> str:
         """The intrinsic table's column this backend's emitters spell from."""
-        return self.emitter
+        return self.column or self.emitter
 
     def emit_module(self):
         return importlib.import_module(f"{__package__}.emit.{self.emitter}")
@@ -181,6 +183,10 @@ def resolve(name) -> Backend:
 CPU = register(Backend("cpu", "the CPU backend", "cpu", "cpu_ring", "ringkernel_runtime.backends.cpu_backend",
                        accepts_device_arrays=False, file_pattern="{name}_cpu.py", preference=1,
                        max_shared_bytes=MAX_SHARED_OPTIN))  # emulates the cuda backend's opt-in
+# not registered: reached as CPU.bounds_checked (k.to("cpu", boundscheck=True), RINGKERNEL_BOUNDSCHECK=1)
+CPU.bounds_checked = Backend("cpu-boundscheck", "the CPU backend (bounds-checked)", "cpu_checked", "cpu_ring",
+                             "ringkernel_runtime.backends.cpu_checked_backend", accepts_device_arrays=False,
+                             file_pattern="{name}_cpu_checked.py", column="cpu", max_shared_bytes=MAX_SHARED_OPTIN)
 NUMBA = register(Backend("numba", "numba.cuda", "numba", "numba_ring", "ringkernel_runtime.backends.numba_backend",
                          accepts_device_arrays=True, file_pattern="{name}_numba.py",
                          requires=(("numba_cuda", "numba-cuda"),)))

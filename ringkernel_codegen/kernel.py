@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 
 from . import backends, kinds
 from .errors import CodegenError, CompileError, KernelRuntimeError, LaunchError, RingKernelError, user_entry
@@ -107,8 +108,13 @@ class KernelBase:
         return self._entries[backend]
 
     @user_entry
-    def to(self, backend) -> "BoundKernel":
-        return BoundKernel(self, backends.get(backend))
+    def to(self, backend, boundscheck: bool | None = None) -> "BoundKernel":
+        """This kernel on one backend; boundscheck=True (or RINGKERNEL_BOUNDSCHECK=1 in the
+        environment, when boundscheck is not given) reports an out-of-bounds index as a
+        KernelRuntimeError with the kernel's file:line, the array, the index and the extent (cpu)."""
+        if boundscheck is not None and not isinstance(boundscheck, bool):
+            raise LaunchError(f"boundscheck must be True, False or None, got {boundscheck!r}")
+        return BoundKernel(self, _bounds_checked(backends.get(backend), boundscheck))
 
     def __repr__(self) -> str:
         return f"<{self.kind.name} {self.name}>"
@@ -133,6 +139,15 @@ class KernelBase:
             if str(exc).startswith("ringkernel:"):
                 raise KernelRuntimeError(str(exc)[len("ringkernel: "):]) from None
             raise
+        except IndexError as exc:  # the bounds-checked mode's (emit/cpu_rt_launch.py bounds)
+            if exc.args[:1] != ("ringkernel-bounds",) or len(exc.args) != 6:
+                raise
+            _, site, array, axis, index, extent = exc.args
+            where = f"axis {axis} of " if axis else ""
+            raise KernelRuntimeError(
+                f"out-of-bounds access in {self.kind.name} '{self.name}' at {site}: index {index} is outside "
+                f"{where}array '{array}' (extent {extent}); on a GPU this reads or writes another buffer's "
+                "memory") from None
         except RingKernelError:
             raise
         except Exception as exc:  # numba typing errors on generated code are our bugs: say so clearly
@@ -170,6 +185,20 @@ class KernelBase:
             else:
                 out.append((p.type.c_name, a))
         return out
+
+
+def _bounds_checked(backend: backends.Backend, boundscheck: bool | None) -> backends.Backend:
+    """The backend a launch runs on: its bounds-checked variant when asked for (boundscheck=True,
+    or RINGKERNEL_BOUNDSCHECK=1 when boundscheck is None and the backend has one)."""
+    if boundscheck is None:
+        boundscheck = os.environ.get("RINGKERNEL_BOUNDSCHECK", "") not in ("", "0") and \
+            backend.bounds_checked is not None
+    if not boundscheck:
+        return backend
+    if backend.bounds_checked is None:
+        raise LaunchError(f"boundscheck=True: the {backend.name} backend has no bounds-checked mode; "
+                          "check indices on the cpu backend, e.g. k.to('cpu', boundscheck=True)[grid, block](...)")
+    return backend.bounds_checked
 
 
 class Kernel(KernelBase):
@@ -257,7 +286,7 @@ class Stencil(KernelBase):
         super().__init__(fn, tile=tile, halo=halo, boundary=boundary)
 
     def __call__(self, *args, **kwargs):
-        return self._run(backends.default(), args, kwargs=kwargs)
+        return self.to(backends.default())(*args, **kwargs)
 
     def grid_for(self, shape) -> tuple:
         """Blocks covering the whole domain: x from the last axis, one tile per block."""

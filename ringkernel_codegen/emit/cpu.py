@@ -14,14 +14,13 @@ from __future__ import annotations
 import copy
 
 from ..errors import CodegenError
-from ..intrinsics import Intrinsic
 from ..ir import nodes as ir
 from ..passes import fission as F
 from ..passes import inline
 from ..passes.dynamic_shared import add_size_param, cpu_shape
 from ..passes.stencil import IMPLICIT
-from .common import device_functions, py_constant_lines, source_comment, uses
-from .cpu_emitter import CTX, HEADER, CpuEmitter, param_names, shared_allocs
+from .common import device_functions, py_constant_lines, source_comment
+from .cpu_emitter import CTX, HEADER, JIT, JIT_PARALLEL, CpuEmitter, blocks_independent, jit_for, param_names, shared_allocs
 from .cpu_fission import fission_kernel
 
 
@@ -36,7 +35,7 @@ def emit_device(dev: ir.Function) -> list:
                            "emulator here", sync.span, "call the device function from a @kernel, or move the "
                            "barrier or collective out of it")
     em = CpuEmitter(dev)
-    em.emit("@njit(nogil=True, error_model='numpy', cache=True)", 0)
+    em.emit(jit_for(len(CTX) + len(dev.params)), 0)
     em.emit(f"def {dev.name}({', '.join([*CTX, *param_names(dev)])}):", 0)
     em.declare_locals(1)
     em.block(dev.body, 1)
@@ -46,8 +45,8 @@ def emit_device(dev: ir.Function) -> list:
 
 def emit_kernel(f: ir.Function) -> str:
     out = [HEADER.format(source=_src(f), kind="kernel", name=f.name), *py_constant_lines(f)]
-    if inline.needed(f) or F.needs_fission(f):
-        f = copy.deepcopy(f)  # inlining and fission rewrite the body: on a copy, never the kernel's own IR
+    if inline.needed(f) or F.needs_fission(f) or any(isinstance(n, ir.Alloc) and n.dynamic for n in ir.walk(f.body)):
+        f = copy.deepcopy(f)  # inlining, fission and the size parameter rewrite it: a copy, never the kernel's IR
     inline.run(f)  # device functions holding barriers/collectives become part of the kernel body
     add_size_param(f)  # a dynamic shared array's launch size: a hidden last parameter
     for dev in device_functions(f):
@@ -84,14 +83,12 @@ def _block_loop(f, em, parallel):
 def _plain_kernel(f):
     em = CpuEmitter(f)
     shared = [a.name for a in shared_allocs(f)]
-    em.emit("@njit(nogil=True, error_model='numpy', cache=True)", 0)
+    em.emit(jit_for(len(CTX) + len(shared) + len(f.params)), 0)
     em.emit(f"def _rk_thread({', '.join([*CTX, *shared, *param_names(f)])}):", 0)
     em.declare_locals(1)
     em.block(f.body, 1)
     em.lines.append("")
-    parallel = not uses(f, lambda n: isinstance(n, ir.Call) and isinstance(n.callee, Intrinsic)
-                        and n.callee.category == "atomics")
-    _block_loop(f, em, parallel)
+    _block_loop(f, em, blocks_independent(f) and not em.checked)  # numba loses an exception raised in prange
     em.emit("for _tz in range(_bdz):", 2)
     em.emit("for _ty in range(_bdy):", 3)
     em.emit("for _tx in range(_bdx):", 4)
@@ -106,7 +103,7 @@ def emit_stencil(f: ir.Function) -> str:
     for dev in device_functions(f):
         out.extend(emit_device(dev))
     em = CpuEmitter(f)
-    em.emit("@njit(nogil=True, error_model='numpy', cache=True, parallel=True)", 0)
+    em.emit(JIT if em.checked else JIT_PARALLEL, 0)
     em.emit(f"def _rk_launch({', '.join(param_names(f))}):", 0)
     for a in f.space.axes:
         em.emit(f"{a.extent_var} = {em.expr(a.extent)}", 1)
@@ -117,12 +114,12 @@ def emit_stencil(f: ir.Function) -> str:
     depth = 1
     for i, a in enumerate(f.space.axes):
         start = "" if isinstance(a.start, ir.Const) and a.start.value == 0 else f"{em.expr(a.start)}, "
-        em.emit(f"for {a.var} in {'p' if i == 0 else ''}range({start}{em.expr(a.stop)}):", depth)
+        em.emit(f"for {a.var} in {'p' if i == 0 and not em.checked else ''}range({start}{em.expr(a.stop)}):", depth)
         depth += 1
     if any(isinstance(n, ir.Return) for n in ir.walk(f.body)):
         # an early return leaves this cell only: run the body as a per-cell function
         cell = CpuEmitter(f)
-        cell.emit("@njit(nogil=True, error_model='numpy', cache=True)", 0)
+        cell.emit(jit_for(6 + len(f.params)), 0)
         cell.emit(f"def _rk_cell({', '.join(['_x', '_y', '_z', '_nx', '_ny', '_nz', *param_names(f)])}):", 0)
         cell.declare_locals(1, skip=IMPLICIT)
         cell.block(f.body, 1)

@@ -5,8 +5,14 @@ from ..passes import fission as F
 from ..passes import fission_program as P
 from ..passes.dynamic_shared import cpu_shape
 from .common import source_comment
-from .cpu_emitter import CpuEmitter, param_names, shared_allocs
+from .cpu_emitter import JIT, JIT_PARALLEL, CpuEmitter, blocks_independent, param_names, shared_allocs
 from .cpu_segments import RT_UNIFORM, SegmentWriter
+
+
+# Blocks are dealt round-robin to this many chunks, each with its own block state, run under prange:
+# memory O(block x chunks), never O(grid). A constant, not numba's thread count: asking for that in
+# the launcher (numba.get_num_threads) keeps numba from caching it.
+CHUNKS = 64
 
 
 class _FissionWriter(SegmentWriter):
@@ -100,6 +106,66 @@ class _FissionWriter(SegmentWriter):
         em.emit(f"raise RuntimeError({msg!r})", depth + 1)
 
     def lines(self):
+        if not self.per_grid:
+            return self.block_function_lines()
+        return self.per_grid_lines()
+
+    # ------------------------------------------------------------ no grid barrier: blocks in parallel
+    def block_state(self, body):
+        """(name, shape expression after the per-thread/per-block axis, dtype) of the state one
+        block needs: done flags, scalar locals and local arrays per thread, shared arrays."""
+        out = [("_done", "(_nt,)", "np.bool_")]
+        out += [(f"_L_{n}", "(_nt,)", body.tname(self.f.locals[n])) for n in self.scalars]
+        out += [(f"_A_{a.name}", f"(_nt,) + {a.shape!r}", body.tname(a.dtype)) for a in self.local_arrays]
+        out += [(a.name, f"{a.shape!r}", body.tname(a.dtype)) for a in shared_allocs(self.f)]
+        return out
+
+    def block_function_lines(self):
+        """One block is `_rk_block` (its segments inlined); the launcher gives each worker thread
+        its own block state, sized by the block (never the grid), and spreads the blocks over
+        CHUNKS workers with prange when they are independent (blocks_independent). A failed run-time
+        check returns its code from _rk_block; the launcher raises after the blocks."""
+        self.block_function = True
+        fn = CpuEmitter(self.f, arrays_mode=True)
+        state = self.block_state(fn)
+        names = [n for n, _, _ in state]
+        geometry = ["_gdx", "_gdy", "_gdz", "_bdx", "_bdy", "_bdz"]
+        fn.emit(JIT, 0)  # one call per block
+        fn.emit(f"def _rk_block({', '.join(['_b', *geometry, '_nt', *names, *param_names(self.f)])}):", 0)
+        fn.emit("_bx = _b % _gdx", 1)
+        fn.emit("_by = (_b // _gdx) % _gdy", 1)
+        fn.emit("_bz = _b // (_gdx * _gdy)", 1)
+        for name, _, _ in state:  # what a fresh block sees (as the grid-sized zeros did)
+            fn.emit(f"{name}[...] = 0", 1)
+        self.items(self.parts[0].items, fn, 1)
+        fn.emit("return 0", 1)
+        fn.lines.append("")
+        parallel = blocks_independent(self.f) and not fn.checked  # numba loses an exception raised in prange
+        launch = CpuEmitter(self.f)
+        launch.emit(JIT_PARALLEL if parallel else JIT, 0)
+        launch.emit(f"def _rk_launch({', '.join([*geometry, *param_names(self.f)])}):", 0)
+        launch.emit("_nb = _gdx * _gdy * _gdz", 1)
+        launch.emit("_nt = _bdx * _bdy * _bdz", 1)
+        launch.emit(f"_nw = {f'min({CHUNKS}, _nb)' if parallel else '1'}", 1)
+        for name, shape, dtype in state:
+            launch.emit(f"{name}_w = np.zeros((_nw,) + {shape}, {dtype})", 1)
+        launch.emit("_rkfail = np.zeros(_nw, np.int64)", 1)
+        launch.emit(f"for _w in {'prange' if parallel else 'range'}(_nw):", 1)
+        launch.emit("for _b in range(_w, _nb, _nw):", 2)
+        args = ["_b", *geometry, "_nt", *[f"{n}_w[_w]" for n in names], *param_names(self.f)]
+        launch.emit(f"_rke = _rk_block({', '.join(args)})", 3)
+        launch.emit("if _rke != 0:", 3)
+        launch.emit("_rkfail[_w] = _rke", 4)
+        launch.emit("break", 4)
+        if self.failures:
+            launch.emit("for _w in range(_nw):", 1)
+            for code, msg in enumerate(self.failures, 1):
+                launch.emit(f"if _rkfail[_w] == {code}:", 2)
+                launch.emit(f"raise RuntimeError({msg!r})", 3)
+        return RT_UNIFORM + self.segments + fn.lines + launch.lines
+
+    # ------------------------------------------------------------ grid barriers: the grid's state
+    def per_grid_lines(self):
         """Per-block state lives in (blocks, ...) arrays so that a grid barrier can end one block
         loop and start the next; blocks run one after another (numba would not parallelise this
         loop: it allocates and calls segment functions)."""

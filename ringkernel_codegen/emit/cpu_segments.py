@@ -5,7 +5,7 @@ from .. import types as T
 from ..errors import CodegenError
 from ..passes import fission_program as P
 from .common import source_comment
-from .cpu_emitter import CTX, CpuEmitter, allocs_of, param_names, shared_allocs
+from .cpu_emitter import CTX, WRITEBACK, CpuEmitter, allocs_of, jit_for, param_names, shared_allocs
 
 # `_rt_uniform(values, done)`: do the live threads agree on a value (and which)? Emitted once per fission kernel.
 RT_UNIFORM = ["@njit(nogil=True, error_model='numpy', cache=True)",
@@ -34,6 +34,8 @@ class SegmentWriter:
         self.shared = [a.name for a in shared_allocs(f)]
         self.local_arrays = allocs_of(f, "local")
         self.segments: list = []   # generated segment functions (lines)
+        self.failures: list = []   # messages of the run-time checks, by code - 1 (see fail)
+        self.block_function = False  # items written into _rk_block, which returns an error code
         self.nseg = 0
         self.nmask = 0
 
@@ -47,12 +49,34 @@ class SegmentWriter:
         self.nseg += 1
         args = ", ".join([*self.seg_args(), *extra])
         em = CpuEmitter(self.f, arrays_mode=True)
-        em.emit("@njit(nogil=True, error_model='numpy', cache=True)", 0)
-        em.emit(f"def {name}({args}):", 0)
+        em.promoted = {}
         body_fn(em)
-        em.lines.append("")
-        self.segments.extend(em.lines)
+        # the thread's scalar locals live in registers inside the segment: loaded on entry, stored
+        # back at the end and before a return (no load/store of the per-thread arrays per use)
+        used = [n for n in em.promoted if n in self.scalars]
+        loads = [f"    {n} = _L_{n}[_t]" for n in used]
+        lines = [jit_for(len(self.seg_args()) + len(extra)), f"def {name}({args}):", *loads]
+        for line in em.lines:
+            if line.strip() == WRITEBACK:
+                indent = line[:len(line) - len(line.lstrip())]
+                lines.extend(f"{indent}_L_{n}[_t] = {n}" for n in used)
+            else:
+                lines.append(line)
+        lines.extend(f"    _L_{n}[_t] = {n}" for n in used)
+        lines.append("")
+        self.segments.extend(lines)
         return f"{name}({args})"
+
+    def fail(self, em, depth, msg):
+        """A failed run-time check. Inside _rk_block it returns the message's code (a `raise` there
+        would keep numba from running blocks in parallel: the launcher raises after the blocks); in
+        a launcher that runs its blocks itself (grid barriers) it raises at once."""
+        if not self.block_function:
+            em.emit(f"raise RuntimeError({msg!r})", depth)
+            return
+        if msg not in self.failures:
+            self.failures.append(msg)
+        em.emit(f"return {self.failures.index(msg) + 1}", depth)
 
     def thread_loop(self, em, depth, call, mask=None):
         em.emit("for _t in range(_nt):", depth)
@@ -121,7 +145,7 @@ class SegmentWriter:
                "between threads of one block; barriers inside control flow need block-uniform conditions")
         em.emit("_rkok, _rkv = _rt_uniform(_rku, _done)", depth)
         em.emit("if not _rkok:", depth)
-        em.emit(f"raise RuntimeError({msg!r})", depth + 1)
+        self.fail(em, depth + 1, msg)
 
     def collective(self, it: P.Coll, em, depth, mask=None, inside=None):
         call = it.call
@@ -158,7 +182,7 @@ class SegmentWriter:
                    "did not reach the call; a warp collective needs every lane its mask names, so the condition "
                    "around it must agree in those lanes (or pass the mask of the lanes that take the branch)")
             em.emit(f"if not {check}:", depth)
-            em.emit(f"raise RuntimeError({msg!r})", depth + 1)
+            self.fail(em, depth + 1, msg)
         em.emit("for _t in range(_nt):", depth)
         em.emit(f"if {mask}[_t] and not _done[_t]:", depth + 1)
         em.emit(f"_L_{it.target}[_t] = {value}", depth + 2)

@@ -1,0 +1,18 @@
+"""The bounds-checked cpu backend's runtime (backends.CPU.bounds_checked's provider): the cpu
+backend's, launching the bounds-checked source (ringkernel_codegen.emit.cpu_checked)."""
+from __future__ import annotations
+
+from ringkernel_codegen import backends
+from ringkernel_codegen.loader import load_source
+
+from .cpu_backend import available, make_actor, unavailable_reason
+
+
+def launch(kernel, grid, block, args) -> None:
+    checked = backends.CPU.bounds_checked
+    entry = kernel.entry(checked.name, lambda: load_source(kernel.source(checked),
+                                                           f"{kernel.name}_cpu_checked")._rk_launch)
+    entry(*kernel.kind.cpu_entry_args(grid, block, args))
+
+
+__all__ = ["available", "launch", "make_actor", "unavailable_reason"]
