@@ -4,6 +4,8 @@ import re
 
 import numpy as np
 
+from ringkernel_codegen import f32, i32, kernel
+from ringkernel_codegen.dsl import global_id
 from tests.kernels import type_kernels as K
 
 
@@ -153,3 +155,31 @@ def test_integer_used_as_condition_is_nonzero_test(target):
     out = np.full(4, -1, np.int32)
     K.int_condition.to(target)[1, 4](x, out, 4)
     np.testing.assert_array_equal(out, [0, 1, 1, 1])
+
+
+@kernel
+def flag_below_negative_literal(x: f32[:], out: i32[:]):
+    i = global_id()
+    v = x[i]
+    if v > 0.1:
+        out[i] = 1
+    elif v < -0.1:
+        out[i] = -1
+    else:
+        out[i] = 0
+
+
+def test_negated_float_literal_in_f32_kernel_emits_no_double_in_cuda():
+    """Was: `elif v < -0.1` compared ((double)(v)) < (-0.1), double precision on the GPU."""
+    body = flag_below_negative_literal.cuda_source().split('extern "C" __global__')[-1]
+    assert "double" not in body
+    assert "(v < (-0.1f))" in body
+
+
+def test_negated_float_literal_compares_in_f32(target):
+    # -0.1 rounded to f32 is slightly below -0.1 in double: only an f32 comparison calls it equal
+    x = np.array([-0.1, 0.1, -0.5, 0.5, 0.0, -0.09, 0.09, -0.11], np.float32)
+    out = np.zeros(8, np.int32)
+    flag_below_negative_literal.to(target)[1, 8](x, out)
+    lit = np.float32(0.1)
+    np.testing.assert_array_equal(out, np.where(x > lit, 1, np.where(x < -lit, -1, 0)))

@@ -131,8 +131,15 @@ class Casts:
             else:
                 e.left, e.right = self.coerce(e.left, e.type), self.coerce(e.right, e.type)
         elif isinstance(e, ir.Compare):
-            self.fix(e.left)
-            self.fix(e.right)
+            ot = comparison_operand_type(e.left, e.right)
+            for side in (e.left, e.right):
+                if ot.is_float and getattr(side, "weak", False) and side.type.is_float and \
+                        not isinstance(side, ir.Const):
+                    # a weak float expression (`-1.0`) takes the comparison's float type, as a bare
+                    # literal does: `v < -1.0` with v: f32 compares in f32, not in double
+                    self.retype_weak(side, ot)
+                else:
+                    self.fix(side)
             ot = comparison_operand_type(e.left, e.right)
             e.left, e.right = self.coerce(e.left, ot), self.coerce(e.right, ot)
         elif isinstance(e, ir.UnaryOp):
