@@ -25,6 +25,18 @@ collect_ignore = [] if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" else ["sim"
 GPU_TEST_TIMEOUT = float(os.environ.get("RINGKERNEL_GPU_TEST_TIMEOUT", "120"))
 
 
+def pytest_addoption(parser):
+    parser.addoption("--boundscheck", action="store_true",
+                     help="run every cpu launch that does not say otherwise bounds-checked "
+                          "(RINGKERNEL_BOUNDSCHECK=1): an out-of-bounds index fails its test with the "
+                          "kernel's file:line, the array, the index and the extent")
+
+
+def pytest_configure(config):
+    if config.getoption("--boundscheck"):
+        os.environ["RINGKERNEL_BOUNDSCHECK"] = "1"
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("gpu") is not None and item.get_closest_marker("timeout") is None:

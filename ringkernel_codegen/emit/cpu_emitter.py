@@ -8,6 +8,7 @@ import os
 from .. import types as T
 from ..intrinsics import Intrinsic
 from ..ir import nodes as ir
+from .common import spelling
 from .pysrc import PyEmitter
 
 # Per-thread functions (a thread's body, a fission segment, a device function) are inlined into their
@@ -102,6 +103,15 @@ class CpuEmitter(PyEmitter):
         finally:
             self.in_index = saved
 
+    def intrinsic(self, e):
+        args = [self.expr(a) for a in e.args]
+        if self.checked and e.callee.category == "atomics" and len(e.args) >= 2 and \
+                isinstance(e.args[0].type, T.ArrayType) and e.args[0].type.ndim == 1:
+            site = f"{os.path.basename(e.span.file)}:{e.span.line}" if e.span is not None else self.f.name
+            name = getattr(e.args[0], "name", args[0])
+            args[1] = f"_rt.bounds({args[1]}, {args[0]}.shape[0], {site!r}, {name!r}, 0)"
+        return self.format_spelling(e, args)
+
     def e_Call(self, e):
         if not isinstance(e.callee, Intrinsic):
             return f"{e.callee.ir.name}({', '.join([*CTX, *(self.expr(a) for a in e.args)])})"
@@ -151,13 +161,29 @@ def shared_allocs(f: ir.Function) -> list:
 
 
 def blocks_independent(f: ir.Function) -> bool:
-    """May the blocks run in parallel? Not when an atomic targets an array every block sees (a
-    parameter): the emulator's atomics are plain read-modify-writes. Atomics on shared or local
-    arrays stay inside one block, whose threads run one after another."""
+    """May the blocks run in parallel? Not when an atomic that is a plain read-modify-write on the
+    CPU (cpu_rt_atomics.ATOMIC_RMW) targets an array every block sees (a parameter). Atomics on
+    shared or local arrays stay inside one block, whose threads run one after another."""
     own = {n.name for n in ir.walk(f.body) if isinstance(n, ir.Alloc)}
     for n in ir.walk(f.body):
         if isinstance(n, ir.Call) and isinstance(n.callee, Intrinsic) and n.callee.category == "atomics":
             target = n.args[0] if n.args else None
-            if not (isinstance(target, ir.Var) and target.name in own):
+            if not (isinstance(target, ir.Var) and target.name in own) and not _truly_atomic(n):
                 return False
     return True
+
+
+def _truly_atomic(call: ir.Call) -> bool:
+    """Is this atomic an LLVM atomicrmw on the CPU (1-D array, one integer index, an op ATOMIC_RMW has)?"""
+    from .cpu_rt_atomics import ATOMIC_RMW
+
+    arr = call.args[0].type if call.args else None
+    if not isinstance(arr, T.ArrayType) or arr.ndim != 1 or len(call.args) != 3:
+        return False
+    if not isinstance(call.args[1].type, T.ScalarType) or not call.args[1].type.is_int:
+        return False
+    name = spelling(call.callee, "cpu", call).partition("(")[0].rpartition(".")[2]  # _rt.atomic_add(...)
+    ops = ATOMIC_RMW.get(name)
+    dtype = arr.dtype
+    column = 1 if dtype.is_float else (2 if dtype.kind == "u" else 0)
+    return ops is not None and ops[column] is not None

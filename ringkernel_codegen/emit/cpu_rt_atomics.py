@@ -1,12 +1,64 @@
 """CPU runtime helpers (cpu_rt): atomics with CUDA semantics, each returning the old value.
 
-The emulator runs blocks and threads one after another, so an atomic is a plain read-modify-write.
+Threads of one block run one after another, so an atomic on a shared or local array could be a
+plain read-modify-write; blocks may run in parallel (emit/cpu_fission.py), so atomics on a 1-D
+array with an integer index are real ones: add, sub, exch, and, or, xor (and min/max on integers)
+are LLVM `atomicrmw` instructions (relaxed, as CUDA's atomics are). The rest (cas, inc, dec,
+float min/max, multi-dimensional indices) are plain read-modify-writes; a kernel using one of
+those on an array every block sees runs its blocks one after another (ATOMIC_RMW below).
 """
 from __future__ import annotations
 
-from numba.extending import overload
+from numba.core import cgutils, types
+from numba.extending import intrinsic, overload
 
 from .cpu_rt_bits import rt_jit
+
+# intrinsic name -> (atomicrmw op for integers, for floats, for unsigned integers); None: not atomic
+ATOMIC_RMW = {
+    "atomic_add": ("add", "fadd", "add"), "atomic_sub": ("sub", "fsub", "sub"),
+    "atomic_exch": ("xchg", "xchg", "xchg"), "atomic_and": ("and", None, "and"),
+    "atomic_or": ("or", None, "or"), "atomic_xor": ("xor", None, "xor"),
+    "atomic_min": ("min", None, "umin"), "atomic_max": ("max", None, "umax"),
+}
+
+
+@intrinsic
+def _rmw(typingctx, op, arr, idx, val):
+    """`atomicrmw op` on arr[idx] (1-D array, integer index, val of the element type); the old value."""
+    if not isinstance(op, types.StringLiteral) or not isinstance(arr, types.Array) or arr.ndim != 1 \
+            or not isinstance(idx, types.Integer) or val != arr.dtype:
+        return None
+    name = op.literal_value
+
+    def codegen(context, builder, sig, args):
+        _, ary_v, idx_v, v = args
+        ary = context.make_array(sig.args[1])(context, builder, ary_v)
+        i = context.cast(builder, idx_v, sig.args[2], types.intp)
+        ptr = cgutils.get_item_pointer(context, builder, sig.args[1], ary, [i], wraparound=False)
+        return builder.atomic_rmw(name, ptr, v, "monotonic")
+
+    return arr.dtype(op, arr, idx, val), codegen
+
+
+def _atomic_op(elem):
+    """Index into an ATOMIC_RMW entry for element type `elem`."""
+    if isinstance(elem, types.Float):
+        return 1
+    return 2 if isinstance(elem, types.Integer) and not elem.signed else 0
+
+
+def _overload_rmw(stub, name, serial):
+    """`stub` in njit code: the atomicrmw where ATOMIC_RMW has one for these types, else `serial`."""
+    @overload(stub, jit_options={"error_model": "numpy"})
+    def _impl(arr, idx, v):
+        op = ATOMIC_RMW[name][_atomic_op(arr.dtype)] if isinstance(arr, types.Array) else None
+        if op is not None and arr.ndim == 1 and isinstance(idx, types.Integer):
+            def impl(arr, idx, v):
+                return _rmw(op, arr, idx, as_elem(arr, v))
+            return impl
+        return lambda arr, idx, v: serial(arr, idx, v)
+    return stub
 
 
 # --- casts -------------------------------------------------------------------------------------
@@ -27,21 +79,21 @@ def _as_elem(arr, v):
 # --- atomics (serialised: plain read-modify-write, returns the old value) -----------------------
 
 @rt_jit
-def atomic_add(arr, idx, v):
+def _atomic_add_serial(arr, idx, v):
     old = arr[idx]
     arr[idx] = old + as_elem(arr, v)
     return old
 
 
 @rt_jit
-def atomic_sub(arr, idx, v):
+def _atomic_sub_serial(arr, idx, v):
     old = arr[idx]
     arr[idx] = old - as_elem(arr, v)
     return old
 
 
 @rt_jit
-def atomic_min(arr, idx, v):
+def _atomic_min_serial(arr, idx, v):
     old = arr[idx]
     w = as_elem(arr, v)
     if w < old:
@@ -50,7 +102,7 @@ def atomic_min(arr, idx, v):
 
 
 @rt_jit
-def atomic_max(arr, idx, v):
+def _atomic_max_serial(arr, idx, v):
     old = arr[idx]
     w = as_elem(arr, v)
     if w > old:
@@ -59,7 +111,7 @@ def atomic_max(arr, idx, v):
 
 
 @rt_jit
-def atomic_exch(arr, idx, v):
+def _atomic_exch_serial(arr, idx, v):
     old = arr[idx]
     arr[idx] = as_elem(arr, v)
     return old
@@ -75,21 +127,21 @@ def atomic_cas(arr, idx, compare, v):
 
 
 @rt_jit
-def atomic_and(arr, idx, v):
+def _atomic_and_serial(arr, idx, v):
     old = arr[idx]
     arr[idx] = old & as_elem(arr, v)
     return old
 
 
 @rt_jit
-def atomic_or(arr, idx, v):
+def _atomic_or_serial(arr, idx, v):
     old = arr[idx]
     arr[idx] = old | as_elem(arr, v)
     return old
 
 
 @rt_jit
-def atomic_xor(arr, idx, v):
+def _atomic_xor_serial(arr, idx, v):
     old = arr[idx]
     arr[idx] = old ^ as_elem(arr, v)
     return old
@@ -117,3 +169,62 @@ def atomic_dec(arr, idx, v):
     else:
         arr[idx] = old - as_elem(arr, 1)
     return old
+
+
+# --- what generated code calls (njit only) -----------------------------------------------------
+
+
+def atomic_add(arr, idx, v):
+    """njit only: see _overload_rmw."""
+
+
+_overload_rmw(atomic_add, "atomic_add", _atomic_add_serial)
+
+
+def atomic_sub(arr, idx, v):
+    """njit only: see _overload_rmw."""
+
+
+_overload_rmw(atomic_sub, "atomic_sub", _atomic_sub_serial)
+
+
+def atomic_min(arr, idx, v):
+    """njit only: see _overload_rmw."""
+
+
+_overload_rmw(atomic_min, "atomic_min", _atomic_min_serial)
+
+
+def atomic_max(arr, idx, v):
+    """njit only: see _overload_rmw."""
+
+
+_overload_rmw(atomic_max, "atomic_max", _atomic_max_serial)
+
+
+def atomic_exch(arr, idx, v):
+    """njit only: see _overload_rmw."""
+
+
+_overload_rmw(atomic_exch, "atomic_exch", _atomic_exch_serial)
+
+
+def atomic_and(arr, idx, v):
+    """njit only: see _overload_rmw."""
+
+
+_overload_rmw(atomic_and, "atomic_and", _atomic_and_serial)
+
+
+def atomic_or(arr, idx, v):
+    """njit only: see _overload_rmw."""
+
+
+_overload_rmw(atomic_or, "atomic_or", _atomic_or_serial)
+
+
+def atomic_xor(arr, idx, v):
+    """njit only: see _overload_rmw."""
+
+
+_overload_rmw(atomic_xor, "atomic_xor", _atomic_xor_serial)

@@ -1,0 +1,100 @@
+"""The cpu backend's bounds-checked mode (#9): .to("cpu", boundscheck=True) and RINGKERNEL_BOUNDSCHECK=1
+report an out-of-bounds index as a KernelRuntimeError naming the kernel's file:line, the array, the
+index and the extent; in-bounds kernels give the same results as unchecked ones. Also: blocks that
+run in parallel on the cpu keep global atomics exact."""
+import os
+
+import numpy as np
+import pytest
+
+from ringkernel_codegen import backends, f32, i32, kernel
+from ringkernel_codegen.dsl import (atomic_add, block_dim_x, global_id, grid_dim_x, shared_array, sync_threads,
+                                    thread_idx_x)
+from ringkernel_codegen.errors import KernelRuntimeError, LaunchError
+
+HERE = os.path.basename(__file__)
+
+
+@kernel
+def shifted_copy(x: f32[:], y: f32[:], k: i32):
+    i = global_id()
+    y[i] = x[i + k]  # LINE_SHIFT
+
+
+@kernel
+def shared_neighbour(x: f32[:], out: f32[:]):
+    buf = shared_array(32, f32)
+    t = thread_idx_x()
+    buf[t] = x[global_id()]
+    sync_threads()
+    out[global_id()] = buf[t + 1]  # LINE_SHARED
+
+
+@kernel
+def counted(bins: i32[:], hist: i32[:], n: i32):
+    stride = grid_dim_x() * block_dim_x()
+    for j in range(global_id(), n, stride):
+        atomic_add(hist, bins[j], 1)  # LINE_ATOMIC
+
+
+def line_of(marker: str) -> int:
+    with open(__file__) as fh:
+        return next(n for n, text in enumerate(fh, 1) if text.rstrip().endswith(f"# {marker}"))
+
+
+def test_in_bounds_checked_launch_matches_numpy():
+    x = np.arange(64, dtype=np.float32)
+    y = np.zeros(64, np.float32)
+    shifted_copy.to("cpu", boundscheck=True)[2, 32](x, y, 0)
+    np.testing.assert_array_equal(y, x)
+
+
+def test_out_of_bounds_read_names_line_array_index_and_extent():
+    x = np.arange(64, dtype=np.float32)
+    with pytest.raises(KernelRuntimeError) as info:
+        shifted_copy.to("cpu", boundscheck=True)[2, 32](x, np.zeros(64, np.float32), 3)
+    msg = str(info.value)
+    assert f"{HERE}:{line_of('LINE_SHIFT')}" in msg
+    assert "array 'x'" in msg and "index 64" in msg and "extent 64" in msg
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_out_of_bounds_shared_array_in_a_barrier_kernel():
+    x = np.arange(64, dtype=np.float32)
+    with pytest.raises(KernelRuntimeError, match=rf"{HERE}:{line_of('LINE_SHARED')}.*index 32 .*array 'buf' "
+                                                 r"\(extent 32\)"):
+        shared_neighbour.to("cpu", boundscheck=True)[2, 32](x, np.zeros(64, np.float32))
+
+
+def test_out_of_bounds_atomic_index_is_reported():
+    bins = np.array([0, 1, 9, 2], np.int32)
+    with pytest.raises(KernelRuntimeError, match=rf"{HERE}:{line_of('LINE_ATOMIC')}.*index 9 .*'hist' \(extent 4\)"):
+        counted.to("cpu", boundscheck=True)[1, 4](bins, np.zeros(4, np.int32), 4)
+
+
+def test_environment_variable_checks_launches_that_do_not_say(monkeypatch):
+    x = np.arange(64, dtype=np.float32)
+    monkeypatch.setenv("RINGKERNEL_BOUNDSCHECK", "1")
+    with pytest.raises(KernelRuntimeError, match="array 'x'"):
+        shifted_copy.to("cpu")[2, 32](x, np.zeros(64, np.float32), 1)
+    assert shifted_copy.to("cpu", boundscheck=False).backend is backends.CPU  # an explicit False wins
+
+
+def test_parallel_blocks_with_global_atomics():
+    assert "prange" in counted.cpu_source()
+
+
+def test_boundscheck_on_a_backend_without_it_is_a_launch_error():
+    with pytest.raises(LaunchError, match="no bounds-checked mode"):
+        shifted_copy.to("numba", boundscheck=True)
+    with pytest.raises(LaunchError, match="True, False or None"):
+        shifted_copy.to("cpu", boundscheck="yes")
+
+
+def test_global_atomics_stay_exact_when_blocks_run_in_parallel():
+    """The histogram's blocks run under prange (atomic_add on a 1-D array is an LLVM atomicrmw)."""
+    n = 1 << 18
+    bins = np.random.default_rng(7).integers(0, 16, n, dtype=np.int32)
+    hist = np.zeros(16, np.int32)
+    counted.to("cpu")[64, 128](bins, hist, n)
+    np.testing.assert_array_equal(hist, np.bincount(bins, minlength=16))
