@@ -32,7 +32,7 @@ class _FissionWriter(SegmentWriter):
 
     # ------------------------------------------------------------ blocks and the grid
     def block_loop(self, em, depth):
-        """`for _b in range(_nb):` and the block's views of the per-block state."""
+        """`for _b in range(_nb):` and the block's views of the grid's state (grid barriers only)."""
         em.emit("for _b in range(_nb):", depth)
         em.emit("_bx = _b % _gdx", depth + 1)
         em.emit("_by = (_b // _gdx) % _gdy", depth + 1)
@@ -41,10 +41,7 @@ class _FissionWriter(SegmentWriter):
         for n in self.scalars:
             em.emit(f"_L_{n} = _L_{n}_g[_b]", depth + 1)
         for a in self.local_arrays:
-            if self.per_grid:
-                em.emit(f"_A_{a.name} = _A_{a.name}_g[_b]", depth + 1)
-            else:
-                em.emit(f"_A_{a.name} = np.zeros((_nt,) + {a.shape!r}, {em.tname(a.dtype)})", depth + 1)
+            em.emit(f"_A_{a.name} = _A_{a.name}_g[_b]", depth + 1)
         for a in self.shared:
             em.emit(f"{a} = {a}_g[_b]", depth + 1)
 
@@ -179,9 +176,8 @@ class _FissionWriter(SegmentWriter):
         body.emit("_done_g = np.zeros((_nb, _nt), np.bool_)", 1)
         for n in self.scalars:
             body.emit(f"_L_{n}_g = np.zeros((_nb, _nt), {body.tname(self.f.locals[n])})", 1)
-        if self.per_grid:
-            for a in self.local_arrays:
-                body.emit(f"_A_{a.name}_g = np.zeros((_nb, _nt) + {a.shape!r}, {body.tname(a.dtype)})", 1)
+        for a in self.local_arrays:
+            body.emit(f"_A_{a.name}_g = np.zeros((_nb, _nt) + {a.shape!r}, {body.tname(a.dtype)})", 1)
         for a in shared:
             text = source_comment(a.span)
             if text:
