@@ -20,7 +20,8 @@ from ..passes import inline
 from ..passes.dynamic_shared import add_size_param, cpu_shape
 from ..passes.stencil import IMPLICIT
 from .common import device_functions, py_constant_lines, source_comment
-from .cpu_emitter import CTX, HEADER, JIT, JIT_PARALLEL, CpuEmitter, blocks_independent, jit_for, param_names, shared_allocs
+from .cpu_emitter import (CTX, HEADER, JIT, JIT_PARALLEL, CpuEmitter, blocks_independent, indent, inline_body, jit_for,
+                          param_names, shared_allocs)
 from .cpu_fission import fission_kernel
 
 
@@ -81,18 +82,27 @@ def _block_loop(f, em, parallel):
 
 
 def _plain_kernel(f):
+    """Blocks under prange (when independent) x threads; each thread's body is written inside the
+    thread loop (inline_body), else it is `_rk_thread`, a function numba inlines where it can."""
     em = CpuEmitter(f)
     shared = [a.name for a in shared_allocs(f)]
-    em.emit(jit_for(len(CTX) + len(shared) + len(f.params)), 0)
-    em.emit(f"def _rk_thread({', '.join([*CTX, *shared, *param_names(f)])}):", 0)
-    em.declare_locals(1)
-    em.block(f.body, 1)
-    em.lines.append("")
+    thread = CpuEmitter(f)
+    thread.in_thread_loop = inline_body(f.body)
+    if not thread.in_thread_loop:
+        thread.emit(jit_for(len(CTX) + len(shared) + len(f.params)), 0)
+        thread.emit(f"def _rk_thread({', '.join([*CTX, *shared, *param_names(f)])}):", 0)
+    thread.declare_locals(1)
+    thread.block(f.body, 1)
+    if not thread.in_thread_loop:
+        em.lines.extend([*thread.lines, ""])
     _block_loop(f, em, blocks_independent(f) and not em.checked)  # numba loses an exception raised in prange
     em.emit("for _tz in range(_bdz):", 2)
     em.emit("for _ty in range(_bdy):", 3)
     em.emit("for _tx in range(_bdx):", 4)
-    em.emit(f"_rk_thread({', '.join([*CTX, *shared, *param_names(f)])})", 5)
+    if thread.in_thread_loop:
+        em.lines.extend(indent(thread.lines, 5))
+    else:
+        em.emit(f"_rk_thread({', '.join([*CTX, *shared, *param_names(f)])})", 5)
     return em.lines
 
 

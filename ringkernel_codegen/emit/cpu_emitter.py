@@ -61,6 +61,9 @@ class CpuEmitter(PyEmitter):
         # in a segment: the scalar locals it uses, as plain variables (SegmentWriter.new_seg loads
         # them from the per-thread arrays on entry and stores them back at every exit)
         self.promoted: dict | None = None
+        # the body is written inline in the loop over threads (not as a function): `return` ends
+        # the thread with `continue` (see inline_body)
+        self.in_thread_loop = False
 
     def var(self, name):
         if self.arrays_mode and name in self.f.locals:
@@ -137,9 +140,25 @@ class CpuEmitter(PyEmitter):
             if self.promoted is not None:
                 self.emit(WRITEBACK, depth)
             self.emit("_done[_t] = True", depth)
-            self.emit("return", depth)
+            self.emit("continue" if self.in_thread_loop else "return", depth)
+        elif self.in_thread_loop:
+            self.emit("continue", depth)  # the thread's body is written inside the thread loop
         else:
             super().s_Return(s, depth)
+
+
+def inline_body(stmts) -> bool:
+    """May a thread's statements be written inside the thread loop instead of as a function? Only
+    when no `return` sits inside a loop of theirs (there `continue` would not end the thread).
+    Inline, numba does not incref/decref every array argument at each call (a function, even one
+    numba inlines, pays that per emulated thread outside prange)."""
+    return not any(isinstance(n, (ir.For, ir.While)) and any(isinstance(r, ir.Return) for r in ir.walk(n))
+                   for n in ir.walk(stmts))
+
+
+def indent(lines: list, depth: int) -> list:
+    """Lines written at depth 1 moved to `depth`."""
+    return [("    " * (depth - 1)) + line if line else line for line in lines]
 
 
 def param_names(f: ir.Function) -> list:

@@ -5,7 +5,8 @@ from .. import types as T
 from ..errors import CodegenError
 from ..passes import fission_program as P
 from .common import source_comment
-from .cpu_emitter import CTX, WRITEBACK, CpuEmitter, allocs_of, jit_for, param_names, shared_allocs
+from .cpu_emitter import (CTX, WRITEBACK, CpuEmitter, allocs_of, indent, inline_body, jit_for, param_names,
+                          shared_allocs)
 
 # `_rt_uniform(values, done)`: do the live threads agree on a value (and which)? Emitted once per fission kernel.
 RT_UNIFORM = ["@njit(nogil=True, error_model='numpy', cache=True)",
@@ -43,28 +44,31 @@ class SegmentWriter:
         return ["_t", "_done", *CTX, *[f"_L_{n}" for n in self.scalars], *[f"_A_{a.name}" for a in self.local_arrays],
                 *self.shared, *param_names(self.f)]
 
-    def new_seg(self, body_fn, extra=()) -> str:
-        """Emit a per-thread segment function (body written by body_fn); returns its call."""
+    def new_seg(self, body_fn, extra=(), stmts=None):
+        """A per-thread segment (body written by body_fn): lines to write inside the thread loop,
+        or, when `stmts` return from inside a loop (inline_body), a segment function and its call."""
         name = f"_rk_seg{self.nseg}"
         self.nseg += 1
         args = ", ".join([*self.seg_args(), *extra])
+        inline = stmts is None or inline_body(stmts)
         em = CpuEmitter(self.f, arrays_mode=True)
         em.promoted = {}
+        em.in_thread_loop = inline
         body_fn(em)
-        # the thread's scalar locals live in registers inside the segment: loaded on entry, stored
-        # back at the end and before a return (no load/store of the per-thread arrays per use)
+        # the thread's scalar locals live in plain variables inside the segment: loaded on entry,
+        # stored back at the end and before a return (no load/store of the per-thread arrays per use)
         used = [n for n in em.promoted if n in self.scalars]
-        loads = [f"    {n} = _L_{n}[_t]" for n in used]
-        lines = [jit_for(len(self.seg_args()) + len(extra)), f"def {name}({args}):", *loads]
+        lines = [f"    {n} = _L_{n}[_t]" for n in used]
         for line in em.lines:
             if line.strip() == WRITEBACK:
-                indent = line[:len(line) - len(line.lstrip())]
-                lines.extend(f"{indent}_L_{n}[_t] = {n}" for n in used)
+                pad = line[:len(line) - len(line.lstrip())]
+                lines.extend(f"{pad}_L_{n}[_t] = {n}" for n in used)
             else:
                 lines.append(line)
         lines.extend(f"    _L_{n}[_t] = {n}" for n in used)
-        lines.append("")
-        self.segments.extend(lines)
+        if inline:
+            return [f"    # segment {name[7:]}", *lines]
+        self.segments.extend([jit_for(len(self.seg_args()) + len(extra)), f"def {name}({args}):", *lines, ""])
         return f"{name}({args})"
 
     def fail(self, em, depth, msg):
@@ -85,7 +89,10 @@ class SegmentWriter:
         em.emit("_tx = _t % _bdx", depth + 1)
         em.emit("_ty = (_t // _bdx) % _bdy", depth + 1)
         em.emit("_tz = _t // (_bdx * _bdy)", depth + 1)
-        em.emit(call, depth + 1)
+        if isinstance(call, list):
+            em.lines.extend(indent(call, depth + 1))
+        else:
+            em.emit(call, depth + 1)
 
     def comment(self, em, span, depth):
         text = source_comment(span)
@@ -96,7 +103,7 @@ class SegmentWriter:
         for it in items:
             if isinstance(it, P.Seg):
                 stmts = it.stmts
-                self.thread_loop(em, depth, self.new_seg(lambda e, s=stmts: e.block(s, 1)))
+                self.thread_loop(em, depth, self.new_seg(lambda e, s=stmts: e.block(s, 1), stmts=stmts))
             elif isinstance(it, P.Coll):
                 self.collective(it, em, depth)
             elif isinstance(it, (P.UIf, P.UFor, P.ULoop)) and not it.uniform and not it.block_level:
@@ -215,7 +222,7 @@ class SegmentWriter:
         for it in items:
             if isinstance(it, P.Seg):
                 stmts = it.stmts
-                self.thread_loop(em, depth, self.new_seg(lambda e, s=stmts: e.block(s, 1)), cur)
+                self.thread_loop(em, depth, self.new_seg(lambda e, s=stmts: e.block(s, 1), stmts=stmts), cur)
             elif isinstance(it, P.Coll):
                 self.collective(it, em, depth, cur, inside)
             elif isinstance(it, P.UIf):

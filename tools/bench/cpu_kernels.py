@@ -5,10 +5,10 @@
 
 Each kernel (tools/bench/cpu_kernel_defs.py) runs on `.to("cpu")`, and, unless --no-checked, on
 `.to("cpu", boundscheck=True)` where the backend has it; every variant's outputs are checked against
-NumPy's on fresh inputs first, then each is timed (median of several calls after one warm-up call
+NumPy's on fresh inputs first, then each is timed (fastest of several interleaved calls, after one warm-up call
 that compiles). Ratios are baseline time / ours: above 1 ours is faster. Prints a Markdown table
 with the device (CPU model), the date, numba's threads and the load average, and the process's
-peak RSS after each kernel's own runs (VmHWM: it only grows, a jump is that kernel's).
+peak RSS after each kernel's correctness runs (VmHWM: it only grows, a jump is that kernel's).
 """
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ import argparse
 import datetime
 import os
 import platform
-import statistics
 import sys
 import time
 from dataclasses import dataclass
@@ -139,16 +138,21 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def time_call(fn, budget_s: float) -> float:
-    """Median seconds of fn() after one warm-up call; repeats until budget_s is spent (3..50 calls)."""
-    fn()
-    times: list = []
-    start = time.perf_counter()
-    while len(times) < 3 or (time.perf_counter() - start < budget_s and len(times) < 50):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+def time_calls(fns: dict, args, budget_s: float) -> dict:
+    """Fastest seconds of each fn(*args) after one warm-up call each; the variants take turns (one
+    call each per round, 3..30 rounds until budget_s is spent), so load from other processes hits
+    them alike, and the minimum is the figure least disturbed by it."""
+    for fn in fns.values():
+        fn(*args)
+    best = {label: float("inf") for label in fns}
+    start, rounds = time.perf_counter(), 0
+    while rounds < 3 or (time.perf_counter() - start < budget_s and rounds < 30):
+        for label, fn in fns.items():
+            t0 = time.perf_counter()
+            fn(*args)
+            best[label] = min(best[label], time.perf_counter() - t0)
+        rounds += 1
+    return best
 
 
 def ours(case: Case, geometry, checked: bool):
@@ -178,11 +182,8 @@ def run_case(case: Case, quick: bool, budget: float, checked: bool) -> dict:
         for r, g in zip(ref, got):
             if not np.allclose(g, r, rtol=2e-3, atol=1e-3):
                 raise SystemExit(f"{case.name}: {label} differs from NumPy (max abs err {np.abs(g - r).max()})")
-    row = {"case": case, "n": n}
-    for label, fn in fns.items():
-        row[label] = time_call(lambda: fn(*args), budget)
-        if label == "ours":
-            row["rss"] = peak_rss_mb()
+    row = {"case": case, "n": n, "rss": peak_rss_mb()}
+    row.update(time_calls(fns, args, budget))
     return row
 
 
