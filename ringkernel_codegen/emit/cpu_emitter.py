@@ -113,7 +113,12 @@ class CpuEmitter(PyEmitter):
             site = f"{os.path.basename(e.span.file)}:{e.span.line}" if e.span is not None else self.f.name
             name = getattr(e.args[0], "name", args[0])
             args[1] = f"_rt.bounds({args[1]}, {args[0]}.shape[0], {site!r}, {name!r}, 0)"
-        return self.format_spelling(e, args)
+        text = self.format_spelling(e, args)
+        if e.callee.category == "atomics" and isinstance(e.args[0], ir.Var) and e.args[0].name in self.allocs:
+            # the block's own array: its threads run one after another, a plain read-modify-write
+            # is exact (cpu_rt_atomics.block_atomic_*; the table spells every atomic _rt.atomic_*)
+            text = text.replace("_rt.atomic_", "_rt.block_atomic_", 1)
+        return text
 
     def e_Call(self, e):
         if not isinstance(e.callee, Intrinsic):

@@ -1,11 +1,12 @@
 """CPU runtime helpers (cpu_rt): atomics with CUDA semantics, each returning the old value.
 
-Threads of one block run one after another, so an atomic on a shared or local array could be a
-plain read-modify-write; blocks may run in parallel (emit/cpu_fission.py), so atomics on a 1-D
-array with an integer index are real ones: add, sub, exch, and, or, xor (and min/max on integers)
-are LLVM `atomicrmw` instructions (relaxed, as CUDA's atomics are). The rest (cas, inc, dec,
-float min/max, multi-dimensional indices) are plain read-modify-writes; a kernel using one of
-those on an array every block sees runs its blocks one after another (ATOMIC_RMW below).
+Threads of one block run one after another, so an atomic on the block's own shared or local array
+is a plain read-modify-write (block_atomic_*). Blocks may run in parallel (emit/cpu_fission.py),
+so on other arrays atomics on a 1-D array with an integer index are real ones: add, sub, exch,
+and, or, xor (and min/max on integers) are LLVM `atomicrmw` instructions (relaxed, as CUDA's
+atomics are). The rest (cas, inc, dec, float min/max, multi-dimensional indices) are plain
+read-modify-writes: a kernel using one of those on an array every block sees runs its blocks one
+after another (ATOMIC_RMW below, emit/cpu_emitter.py blocks_independent).
 """
 from __future__ import annotations
 
@@ -79,21 +80,21 @@ def _as_elem(arr, v):
 # --- atomics (serialised: plain read-modify-write, returns the old value) -----------------------
 
 @rt_jit
-def _atomic_add_serial(arr, idx, v):
+def block_atomic_add(arr, idx, v):
     old = arr[idx]
     arr[idx] = old + as_elem(arr, v)
     return old
 
 
 @rt_jit
-def _atomic_sub_serial(arr, idx, v):
+def block_atomic_sub(arr, idx, v):
     old = arr[idx]
     arr[idx] = old - as_elem(arr, v)
     return old
 
 
 @rt_jit
-def _atomic_min_serial(arr, idx, v):
+def block_atomic_min(arr, idx, v):
     old = arr[idx]
     w = as_elem(arr, v)
     if w < old:
@@ -102,7 +103,7 @@ def _atomic_min_serial(arr, idx, v):
 
 
 @rt_jit
-def _atomic_max_serial(arr, idx, v):
+def block_atomic_max(arr, idx, v):
     old = arr[idx]
     w = as_elem(arr, v)
     if w > old:
@@ -111,7 +112,7 @@ def _atomic_max_serial(arr, idx, v):
 
 
 @rt_jit
-def _atomic_exch_serial(arr, idx, v):
+def block_atomic_exch(arr, idx, v):
     old = arr[idx]
     arr[idx] = as_elem(arr, v)
     return old
@@ -127,21 +128,21 @@ def atomic_cas(arr, idx, compare, v):
 
 
 @rt_jit
-def _atomic_and_serial(arr, idx, v):
+def block_atomic_and(arr, idx, v):
     old = arr[idx]
     arr[idx] = old & as_elem(arr, v)
     return old
 
 
 @rt_jit
-def _atomic_or_serial(arr, idx, v):
+def block_atomic_or(arr, idx, v):
     old = arr[idx]
     arr[idx] = old | as_elem(arr, v)
     return old
 
 
 @rt_jit
-def _atomic_xor_serial(arr, idx, v):
+def block_atomic_xor(arr, idx, v):
     old = arr[idx]
     arr[idx] = old ^ as_elem(arr, v)
     return old
@@ -178,53 +179,60 @@ def atomic_add(arr, idx, v):
     """njit only: see _overload_rmw."""
 
 
-_overload_rmw(atomic_add, "atomic_add", _atomic_add_serial)
+_overload_rmw(atomic_add, "atomic_add", block_atomic_add)
 
 
 def atomic_sub(arr, idx, v):
     """njit only: see _overload_rmw."""
 
 
-_overload_rmw(atomic_sub, "atomic_sub", _atomic_sub_serial)
+_overload_rmw(atomic_sub, "atomic_sub", block_atomic_sub)
 
 
 def atomic_min(arr, idx, v):
     """njit only: see _overload_rmw."""
 
 
-_overload_rmw(atomic_min, "atomic_min", _atomic_min_serial)
+_overload_rmw(atomic_min, "atomic_min", block_atomic_min)
 
 
 def atomic_max(arr, idx, v):
     """njit only: see _overload_rmw."""
 
 
-_overload_rmw(atomic_max, "atomic_max", _atomic_max_serial)
+_overload_rmw(atomic_max, "atomic_max", block_atomic_max)
 
 
 def atomic_exch(arr, idx, v):
     """njit only: see _overload_rmw."""
 
 
-_overload_rmw(atomic_exch, "atomic_exch", _atomic_exch_serial)
+_overload_rmw(atomic_exch, "atomic_exch", block_atomic_exch)
 
 
 def atomic_and(arr, idx, v):
     """njit only: see _overload_rmw."""
 
 
-_overload_rmw(atomic_and, "atomic_and", _atomic_and_serial)
+_overload_rmw(atomic_and, "atomic_and", block_atomic_and)
 
 
 def atomic_or(arr, idx, v):
     """njit only: see _overload_rmw."""
 
 
-_overload_rmw(atomic_or, "atomic_or", _atomic_or_serial)
+_overload_rmw(atomic_or, "atomic_or", block_atomic_or)
 
 
 def atomic_xor(arr, idx, v):
     """njit only: see _overload_rmw."""
 
 
-_overload_rmw(atomic_xor, "atomic_xor", _atomic_xor_serial)
+_overload_rmw(atomic_xor, "atomic_xor", block_atomic_xor)
+
+
+# atomics on a block's own (shared or local) arrays: its threads run one after another, so a plain
+# read-modify-write is exact and cheaper than a locked instruction (CpuEmitter.intrinsic picks these)
+block_atomic_cas = atomic_cas
+block_atomic_inc = atomic_inc
+block_atomic_dec = atomic_dec
