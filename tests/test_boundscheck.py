@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from ringkernel_codegen import backends, f32, i32, kernel
-from ringkernel_codegen.dsl import (atomic_add, block_dim_x, global_id, grid_dim_x, shared_array, sync_threads,
-                                    thread_idx_x)
+from ringkernel_codegen.dsl import (atomic_add, block_dim_x, block_idx_x, global_id, grid_dim_x, shared_array,
+                                    sync_threads, thread_idx_x)
 from ringkernel_codegen.errors import KernelRuntimeError, LaunchError
 
 HERE = os.path.basename(__file__)
@@ -98,3 +98,28 @@ def test_global_atomics_stay_exact_when_blocks_run_in_parallel():
     hist = np.zeros(16, np.int32)
     counted.to("cpu")[64, 128](bins, hist, n)
     np.testing.assert_array_equal(hist, np.bincount(bins, minlength=16))
+
+
+@kernel
+def gated_block_sum(x: f32[:], out: f32[:]):
+    buf = shared_array(32, f32)
+    t = thread_idx_x()
+    buf[t] = x[global_id()]
+    if x[global_id()] >= 0.0:  # the same in every thread of a block unless x says otherwise
+        sync_threads()
+    if t == 0:
+        s = buf[0] * 0.0
+        for k in range(32):
+            s += buf[k]
+        out[block_idx_x()] = s
+
+
+def test_barrier_kernel_blocks_in_parallel_match_numpy_and_report_divergence():
+    """96 blocks: the launcher's prange path (grids of 64 blocks or more)."""
+    x = np.random.default_rng(3).random(96 * 32, dtype=np.float32)
+    out = np.zeros(96, np.float32)
+    gated_block_sum.to("cpu")[96, 32](x, out)
+    np.testing.assert_allclose(out, x.reshape(96, 32).sum(axis=1), rtol=1e-5)
+    x[70 * 32 + 5] = -1.0
+    with pytest.raises(KernelRuntimeError, match="divergent if"):
+        gated_block_sum.to("cpu")[96, 32](x, out)

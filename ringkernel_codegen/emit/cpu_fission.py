@@ -139,17 +139,31 @@ class _FissionWriter(SegmentWriter):
         fn.lines.append("")
         parallel = blocks_independent(self.f) and not fn.checked  # numba loses an exception raised in prange
         launch = CpuEmitter(self.f)
+        head = ", ".join([*geometry, *param_names(self.f)])
+        self.launcher(launch, "_rk_launch_serial" if parallel else "_rk_launch", head, state, geometry, False)
+        if parallel:
+            self.launcher(launch, "_rk_launch_parallel", head, state, geometry, True)
+            launch.emit(f"def _rk_launch({head}):", 0)
+            launch.emit(f'"""Grids of fewer than {CHUNKS} blocks run serially: numba compiles a prange loop for '
+                        'seconds, only big grids pay that (once: it is cached)."""', 1)
+            launch.emit(f"if _gdx * _gdy * _gdz >= {CHUNKS}:", 1)
+            launch.emit(f"return _rk_launch_parallel({head})", 2)
+            launch.emit(f"return _rk_launch_serial({head})", 1)
+        return RT_UNIFORM + self.segments + fn.lines + launch.lines
+
+    def launcher(self, launch, name, head, state, geometry, parallel):
+        """The njit function that runs every block through _rk_block (under prange: parallel)."""
         launch.emit(JIT_PARALLEL if parallel else JIT, 0)
-        launch.emit(f"def _rk_launch({', '.join([*geometry, *param_names(self.f)])}):", 0)
+        launch.emit(f"def {name}({head}):", 0)
         launch.emit("_nb = _gdx * _gdy * _gdz", 1)
         launch.emit("_nt = _bdx * _bdy * _bdz", 1)
         launch.emit(f"_nw = {f'min({CHUNKS}, _nb)' if parallel else '1'}", 1)
-        for name, shape, dtype in state:
-            launch.emit(f"{name}_w = np.zeros((_nw,) + {shape}, {dtype})", 1)
+        for n, shape, dtype in state:
+            launch.emit(f"{n}_w = np.zeros((_nw,) + {shape}, {dtype})", 1)
         launch.emit("_rkfail = np.zeros(_nw, np.int64)", 1)
         launch.emit(f"for _w in {'prange' if parallel else 'range'}(_nw):", 1)
         launch.emit("for _b in range(_w, _nb, _nw):", 2)
-        args = ["_b", *geometry, "_nt", *[f"{n}_w[_w]" for n in names], *param_names(self.f)]
+        args = ["_b", *geometry, "_nt", *[f"{n}_w[_w]" for n, _, _ in state], *param_names(self.f)]
         launch.emit(f"_rke = _rk_block({', '.join(args)})", 3)
         launch.emit("if _rke != 0:", 3)
         launch.emit("_rkfail[_w] = _rke", 4)
@@ -159,7 +173,7 @@ class _FissionWriter(SegmentWriter):
             for code, msg in enumerate(self.failures, 1):
                 launch.emit(f"if _rkfail[_w] == {code}:", 2)
                 launch.emit(f"raise RuntimeError({msg!r})", 3)
-        return RT_UNIFORM + self.segments + fn.lines + launch.lines
+        launch.lines.append("")
 
     # ------------------------------------------------------------ grid barriers: the grid's state
     def per_grid_lines(self):
