@@ -114,7 +114,7 @@ class _FissionWriter(SegmentWriter):
         out = [("_done", "(_nt,)", "np.bool_")]
         out += [(f"_L_{n}", "(_nt,)", body.tname(self.f.locals[n])) for n in self.scalars]
         out += [(f"_A_{a.name}", f"(_nt,) + {a.shape!r}", body.tname(a.dtype)) for a in self.local_arrays]
-        out += [(a.name, f"{a.shape!r}", body.tname(a.dtype)) for a in shared_allocs(self.f)]
+        out += [(a.name, cpu_shape(a), body.tname(a.dtype)) for a in shared_allocs(self.f)]  # dynamic: the launch size
         return out
 
     def block_function_lines(self):
