@@ -14,7 +14,9 @@ ARGS; it runs on cpu first (the reference), then on each GPU backend with copies
 and the max relative error over every array is printed. Ring kernels (tests/runtime/ring_kernels.py)
 run as actors on cuda vs cpu and their replies are compared.
 
-The cpu reference runs bounds-checked (NUMBA_BOUNDSCHECK=1, set below before numba compiles
+The cpu reference runs bounds-checked: each kernel through `.to("cpu", boundscheck=True)` (every
+index of the kernel checked, reported with its file:line, array, index and extent), and numba's
+own check on everything else it compiles (NUMBA_BOUNDSCHECK=1, set below before numba compiles
 anything, with numba's on-disk cache in a folder of its own: that cache is not keyed on bounds
 checking, so code an ordinary run compiled unchecked must not be reused), so a kernel
 that indexes past an array is reported as "out of bounds" on its own line instead of corrupting
@@ -127,8 +129,8 @@ def make_args(k, size: int, rng, geom=None, fixed=None) -> list:
     return args
 
 
-def run(k, backend: str, args, geom) -> None:
-    target = k.to(backend)
+def run(k, backend: str, args, geom, checked: bool = False) -> None:
+    target = k.to(backend, boundscheck=True) if checked else k.to(backend)
     if not k.kind.launched_with_grid:
         target(*args)
     else:
@@ -136,11 +138,15 @@ def run(k, backend: str, args, geom) -> None:
         target[(geom[0], geom[1], 0, geom[2]) if len(geom) == 3 else (geom[0], geom[1])](*args)
 
 
-def out_of_bounds(exc: BaseException) -> IndexError | None:
-    """The IndexError numba's bounds check raised, if that is what `exc` is or came from (from a
-    parallel (prange) block loop it arrives as the cause of a SystemError)."""
+def out_of_bounds(exc: BaseException) -> BaseException | None:
+    """The out-of-bounds report, if that is what `exc` is or came from: the checked cpu mode's
+    KernelRuntimeError (kernel file:line, array, index, extent), or the IndexError of numba's own
+    bounds check (in a runtime helper; from a prange block loop it arrives as a SystemError's cause)."""
+    from ringkernel_codegen import KernelRuntimeError
+
     for _ in range(8):
-        if exc is None or isinstance(exc, IndexError):
+        if exc is None or isinstance(exc, IndexError) or \
+                isinstance(exc, KernelRuntimeError) and "out-of-bounds access" in str(exc):
             return exc
         exc = exc.__cause__ or exc.__context__
     return None
@@ -151,7 +157,7 @@ def reference(k, args, geom) -> tuple[str, str]:
     detail) or ("refused", detail) when the cpu backend rejects the kernel or its arguments (the
     corpus holds kernels that must fail, e.g. a barrier in divergent control flow)."""
     try:
-        run(k, "cpu", args, geom)
+        run(k, "cpu", args, geom, checked=True)  # .to("cpu", boundscheck=True): every index checked
     except Exception as exc:  # noqa: BLE001 - reported per kernel
         oob = out_of_bounds(exc)
         shown = oob if oob is not None else exc
