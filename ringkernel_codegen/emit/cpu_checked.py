@@ -14,6 +14,6 @@ def emit_kernel(f) -> str:
         return cpu.emit_kernel(f)
 
 
-def emit_stencil(f, ndim: int, halo: int, boundary: str, extent_field: str) -> str:
+def emit_stencil(f) -> str:
     with checking():
-        return cpu.emit_stencil(f, ndim, halo, boundary, extent_field)
+        return cpu.emit_stencil(f)

@@ -53,6 +53,9 @@ class CpuEmitter(PyEmitter):
     backend = "cpu"
     type_prefix = "np"
 
+    def e_ParamRef(self, e):
+        return f"_P_{e.name}"  # the argument of an assigned parameter (param_names)
+
     def __init__(self, f: ir.Function, arrays_mode=False):
         super().__init__(f)
         self.checked = _CHECKED.get()  # bounds-checked mode: every index checked against its extent
@@ -167,7 +170,12 @@ def indent(lines: list, depth: int) -> list:
 
 
 def param_names(f: ir.Function) -> list:
-    return [p.name for p in f.params]
+    """The emitted functions' parameter names: a parameter the body assigns to is `_P_<name>` (the
+    body's local of the same name starts from it, see e_ParamRef), so inside the thread loop and
+    the fission segments the local never shadows the argument, and numba never takes the
+    assignment for a prange reduction."""
+    assigned = {n.name for n in ir.walk(f.body) if isinstance(n, ir.ParamRef)}
+    return [f"_P_{p.name}" if p.name in assigned else p.name for p in f.params]
 
 
 def allocs_of(f: ir.Function, space: str) -> list:
