@@ -123,3 +123,17 @@ def test_barrier_kernel_blocks_in_parallel_match_numpy_and_report_divergence():
     x[70 * 32 + 5] = -1.0
     with pytest.raises(KernelRuntimeError, match="divergent if"):
         gated_block_sum.to("cpu")[96, 32](x, out)
+
+
+def test_dynamic_shared_memory_is_checked_against_the_launch_size():
+    """The checked mode takes a launch's dynamic shared memory size like the plain one, and an index
+    past it is reported (the array's extent is the launch size / the item size)."""
+    from tests.kernels import dynamic_shared_kernels as D
+
+    x = np.arange(24, dtype=np.float32)
+    out = np.zeros(24, np.float32)
+    D.reverse_blocks.to("cpu", boundscheck=True)[3, 8, 0, 8 * 4](x, out)
+    want = np.concatenate([x[b * 8:(b + 1) * 8][::-1] for b in range(3)]) + 8000.0
+    np.testing.assert_array_equal(out, want)
+    with pytest.raises(KernelRuntimeError, match=r"outside array 'buf' \(extent 4\)"):
+        D.reverse_blocks.to("cpu", boundscheck=True)[3, 8, 0, 4 * 4](x, out)
