@@ -1,5 +1,5 @@
 """examples/apps/graph.py on random, grid, power-law, disconnected, edgeless, single-vertex and
-empty graphs: BFS against a Python queue BFS, connected components against a Python traversal,
+empty graphs: BFS (level-synchronous and @persistent) against a Python queue BFS, connected components against a Python traversal,
 SpMV against a dense NumPy product, PageRank against the linear system it solves
 (np.linalg.solve, not a power iteration), SCC against Tarjan's algorithm; every kernel's CUDA C++
 compiles."""
@@ -76,6 +76,25 @@ def test_bfs_levels_of_a_grid_are_manhattan_distances():
 def test_bfs_refuses_a_source_outside_the_graph():
     with pytest.raises(ValueError, match="not a vertex"):
         G.bfs(G.csr_from_edges(0, [], []), 0)
+
+
+@pytest.mark.parametrize("name", ["random", "grid", "disconnected", "single vertex"])
+def test_persistent_bfs_matches_a_queue_bfs(name):
+    g = GRAPHS[name]()
+    for s in sorted({0, g.n - 1}):  # the grid's corner-to-corner run is 24 levels: 3 checks of 8 steps
+        assert G.bfs_persistent(g, s).tolist() == ref_bfs(g, s), (name, s)
+
+
+def test_persistent_bfs_is_unchanged_by_steps_past_the_last_level():
+    g = G.grid_graph(5, 3)  # 7 levels from a corner
+    y, x = np.indices((3, 5))
+    for per_check in (1, 3, 50):
+        assert np.array_equal(G.bfs_persistent(g, 0, steps_per_check=per_check).reshape(3, 5), x + y)
+
+
+def test_persistent_bfs_refuses_a_source_outside_the_graph():
+    with pytest.raises(ValueError, match="not a vertex"):
+        G.bfs_persistent(G.csr_from_edges(0, [], []), 0)
 
 
 @pytest.mark.parametrize("name", list(GRAPHS) + ["empty"])

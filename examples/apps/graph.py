@@ -16,7 +16,9 @@
 
 A CSR graph is (row_ptr, col) as i32 arrays (`CSR`); `csr_from_edges` builds one from edge lists
 with NumPy (scipy.sparse is not needed). Generators for the usual test shapes are at the end.
-A `@persistent` BFS (one resident launch with a grid barrier per level) waits for that kernel kind.
+    bfs_persistent        the same BFS as one resident `@persistent` launch: each step is one level
+                          (expand with atomic_cas claims, grid_sync(), move the queue counters,
+                          grid_sync()); the host runs a few steps at a time until the frontier is empty
 """
 from __future__ import annotations
 
@@ -24,8 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ringkernel_codegen import f64, i32, kernel
-from ringkernel_codegen.dsl import atomic_add, atomic_cas, atomic_max, global_id
+from ringkernel_codegen import f64, i32, kernel, persistent
+from ringkernel_codegen.dsl import atomic_add, atomic_cas, atomic_max, global_id, global_size, grid_sync
 
 THREADS = 128
 
@@ -102,6 +104,61 @@ def bfs(g: CSR, source: int, backend: str = "cpu") -> np.ndarray:
         k[_blocks(size), THREADS](g.row_ptr, col, frontier, size, nxt, count, dist, level)
         frontier, nxt, size, level = nxt, frontier, int(count[0]), level + 1
     return dist
+
+
+@persistent(swap=("frontier", "next_frontier"))
+def bfs_persistent_step(row_ptr: i32[:], col: i32[:], frontier: i32[:], next_frontier: i32[:], dist: i32[:],
+                        state: i32[:]):
+    """One BFS level over the whole grid. state = [frontier size, next frontier size, level]."""
+    size = state[0]
+    level = state[2]
+    i = global_id()
+    while i < size:  # grid-stride: the resident grid is smaller than a large frontier
+        v = frontier[i]
+        for e in range(row_ptr[v], row_ptr[v + 1]):
+            u = col[e]
+            if dist[u] == -1:
+                if atomic_cas(dist, u, -1, level + 1) == -1:  # this thread claimed u
+                    next_frontier[atomic_add(state, 1, 1)] = u
+        i += global_size()
+    grid_sync()  # every claim of this level is in: the next frontier and its size are complete
+    if global_id() == 0:
+        if state[1] > 0:
+            state[2] = state[2] + 1
+        state[0] = state[1]
+        state[1] = 0
+    grid_sync()  # the new counters are seen by every block before the frontiers swap roles
+
+
+PERSISTENT_BLOCKS = 16  # resident blocks of bfs_persistent (grid-stride loops cover any frontier)
+
+
+def bfs_persistent(g: CSR, source: int, backend: str = "cpu", steps_per_check: int = 8) -> np.ndarray:
+    """Hop distance from `source` to every vertex (-1: unreachable), as `bfs`, from one resident launch.
+
+    Each step of `bfs_persistent_step` is one level; `swap` makes the frontier it filled the one
+    the next step reads. A step that starts with an empty frontier claims nothing and leaves
+    `dist` and the counters as they were, so running steps past the last level is harmless: the
+    host runs `steps_per_check` steps, reads the frontier size (state[0]) between two steps, and
+    stops at the first check that finds it 0. No relaunch, and one small read per check. A graph
+    of n vertices has at most n levels, so a frontier still busy after n steps is an error.
+    """
+    if not 0 <= source < g.n:
+        raise ValueError(f"source {source} is not a vertex of a graph with {g.n} vertices")
+    dist = np.full(g.n, -1, np.int32)
+    dist[source] = 0
+    frontier = np.zeros(g.n, np.int32)
+    frontier[0] = source
+    state = np.array([1, 0, 0], np.int32)
+    col = g.col if g.m else np.zeros(1, np.int32)  # a launch needs a non-empty array
+    grid = min(_blocks(g.n), PERSISTENT_BLOCKS)
+    with bfs_persistent_step.to(backend).start(g.row_ptr, col, frontier, np.zeros(g.n, np.int32), dist, state,
+                                               grid=grid, block=THREADS) as sim:
+        while sim.steps <= g.n:  # a BFS has at most n levels: more steps mean a broken step
+            sim.run(steps_per_check, wait=True, timeout=60.0)
+            if sim.read("state")[0] == 0:
+                return sim.read("dist")
+    raise RuntimeError(f"bfs_persistent: the frontier was not empty after {g.n} levels of a {g.n}-vertex graph")
 
 
 # --- connected components ----------------------------------------------------------------------
@@ -297,7 +354,7 @@ def strongly_connected_components(g: CSR, backend: str = "cpu") -> np.ndarray:
             k_claim(g.row_ptr, col, color, scc, changed, n)
 
 
-KERNELS = [bfs_level, hook_edges, jump_to_roots, spmv_rows, pagerank_share, pagerank_step,
+KERNELS = [bfs_level, bfs_persistent_step, hook_edges, jump_to_roots, spmv_rows, pagerank_share, pagerank_step,
            scc_colour, scc_spread, scc_roots, scc_claim]
 
 
