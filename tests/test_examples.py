@@ -126,6 +126,7 @@ def test_graph_bfs_example_reports_levels_components_and_pagerank_and_saves_a_pi
     per_level = [int(v) for v in m.group(3).split(",")]
     assert int(m.group(1)) == 3000 == sum(per_level) and len(per_level) == int(m.group(2)) and per_level[0] == 1
     assert "BFS matches a plain queue BFS" in out
+    assert "@persistent BFS (one resident launch, a grid barrier per level) matches it" in out
     assert "connected components: 1 (largest 3000 vertices)" in out     # preferential attachment: connected
     assert re.search(r"PageRank \(d=0.85\): converged in \d+ iterations, sum 1.000000", out)
     assert f"picture: {png}" in out and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
