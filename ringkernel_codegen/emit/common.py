@@ -69,3 +69,15 @@ def spelling(intr: Intrinsic, backend: str, call: ir.Call) -> str:
 def uses(f: ir.Function, pred) -> bool:
     fns = [f, *device_functions(f)]
     return any(pred(n) for fn in fns for n in ir.walk(fn.body))
+
+
+def outside_terms(space: ir.IterationSpace, em) -> list:
+    """The comparisons, in `em`'s spelling, that put a cell coordinate outside a stencil's iteration
+    space (passes/stencil.py): below an axis' start (when it is not 0), at or past its stop. Each
+    grid backend joins them with its `or` (emit/cuda.py, emit/numba.py: space_outside)."""
+    out = []
+    for a in space.axes:
+        if not (isinstance(a.start, ir.Const) and a.start.value == 0):
+            out.append(f"{a.var} < {em.expr(a.start)}")
+        out.append(f"{a.var} >= {em.expr(a.stop)}")
+    return out

@@ -17,7 +17,7 @@ from ..errors import CodegenError
 from ..intrinsics import Intrinsic, data_dir
 from ..ir import nodes as ir
 from ..passes.dynamic_shared import dynamic_array
-from .common import constant_arrays, device_functions, source_comment, spelling
+from .common import constant_arrays, device_functions, outside_terms, source_comment, spelling
 
 C_KEYWORDS = {
     "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum",
@@ -421,12 +421,7 @@ def grid_mapping(space: ir.IterationSpace, tile, em) -> dict:
 
 def space_outside(space: ir.IterationSpace, em) -> str:
     """The C condition of a cell coordinate (_x, _y, _z over extents _nx, _ny, _nz) outside `space`."""
-    outside = []
-    for a in space.axes:
-        if not (isinstance(a.start, ir.Const) and a.start.value == 0):
-            outside.append(f"{a.var} < {em.expr(a.start)}")
-        outside.append(f"{a.var} >= {em.expr(a.stop)}")
-    return " || ".join(outside)
+    return " || ".join(outside_terms(space, em))
 
 
 def emit_stencil(f: ir.Function) -> str:
