@@ -60,6 +60,8 @@ static inline void __nanosleep(unsigned ns) {
 static inline float __int_as_float(int v) { float f; std::memcpy(&f, &v, 4); return f; }
 static inline int __float_as_int(float v) { int i; std::memcpy(&i, &v, 4); return i; }
 static inline double __longlong_as_double(long long v) { double d; std::memcpy(&d, &v, 8); return d; }
+static inline unsigned int __umulhi(unsigned int a, unsigned int b) { return (unsigned int)(((unsigned long long)a * b) >> 32); }
+static inline unsigned long long __umul64hi(unsigned long long a, unsigned long long b) { return (unsigned long long)(((unsigned __int128)a * b) >> 64); }
 static inline long long __double_as_longlong(double v) { long long i; std::memcpy(&i, &v, 8); return i; }
 static inline unsigned __funnelshift_l(unsigned lo, unsigned hi, unsigned s) {
   s &= 31u; return s ? (hi << s) | (lo >> (32u - s)) : hi;
