@@ -8,7 +8,7 @@ import os
 from .. import types as T
 from ..intrinsics import Intrinsic
 from ..ir import nodes as ir
-from .common import spelling
+from .common import device_functions, spelling
 from .pysrc import PyEmitter
 
 # Per-thread functions (a thread's body, a fission segment, a device function) are inlined into their
@@ -112,10 +112,15 @@ class CpuEmitter(PyEmitter):
     def intrinsic(self, e):
         args = [self.expr(a) for a in e.args]
         if self.checked and e.callee.category == "atomics" and len(e.args) >= 2 and \
-                isinstance(e.args[0].type, T.ArrayType) and e.args[0].type.ndim == 1:
+                isinstance(e.args[0].type, T.ArrayType):
             site = f"{os.path.basename(e.span.file)}:{e.span.line}" if e.span is not None else self.f.name
             name = getattr(e.args[0], "name", args[0])
-            args[1] = f"_rt.bounds({args[1]}, {args[0]}.shape[0], {site!r}, {name!r}, 0)"
+            if e.args[0].type.ndim == 1:
+                args[1] = f"_rt.bounds({args[1]}, {args[0]}.shape[0], {site!r}, {name!r}, 0)"
+            elif isinstance(e.args[1], ir.TupleExpr):  # arr[(i, j)]: every component against its axis
+                parts = [f"_rt.bounds({self.expr(c)}, {args[0]}.shape[{k}], {site!r}, {name!r}, {k})"
+                         for k, c in enumerate(e.args[1].items)]
+                args[1] = "(" + ", ".join(parts) + ",)"
         text = self.format_spelling(e, args)
         if e.callee.category == "atomics" and isinstance(e.args[0], ir.Var) and e.args[0].name in self.allocs:
             # the block's own array: its threads run one after another, a plain read-modify-write
@@ -196,12 +201,15 @@ def blocks_independent(f: ir.Function) -> bool:
     """May the blocks run in parallel? Not when an atomic that is a plain read-modify-write on the
     CPU (cpu_rt_atomics.ATOMIC_RMW) targets an array every block sees (a parameter). Atomics on
     shared or local arrays stay inside one block, whose threads run one after another."""
-    own = {n.name for n in ir.walk(f.body) if isinstance(n, ir.Alloc)}
-    for n in ir.walk(f.body):
-        if isinstance(n, ir.Call) and isinstance(n.callee, Intrinsic) and n.callee.category == "atomics":
-            target = n.args[0] if n.args else None
-            if not (isinstance(target, ir.Var) and target.name in own) and not _truly_atomic(n):
-                return False
+    # the kernel and every @device function it calls (a device function's array parameter may be a
+    # global array: only its own allocations count as the block's)
+    for fn in (f, *device_functions(f)):
+        own = {n.name for n in ir.walk(fn.body) if isinstance(n, ir.Alloc)}
+        for n in ir.walk(fn.body):
+            if isinstance(n, ir.Call) and isinstance(n.callee, Intrinsic) and n.callee.category == "atomics":
+                target = n.args[0] if n.args else None
+                if not (isinstance(target, ir.Var) and target.name in own) and not _truly_atomic(n):
+                    return False
     return True
 
 
