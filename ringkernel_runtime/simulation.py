@@ -147,6 +147,10 @@ class Simulation:
         """At a step boundary, loop stopped: run the due actions, acknowledge CMD_BOUNDARY, set the
         next stop."""
         steps = int(self.ctrl[_STEPS])
+        # the command in the slot, read BEFORE the due actions are taken: an action is queued before
+        # its CMD_BOUNDARY's sequence is published, so the command acknowledged below is one whose
+        # action is in `due` (one posted after this read waits for the next boundary)
+        seq, cmd = int(self.ctrl[_SEQ]), int(self.ctrl[_CMD])
         with self._lock:
             due = [a for a in self._pending if a.step is None or a.step <= steps]
             self._pending = [a for a in self._pending if a not in due]
@@ -162,8 +166,7 @@ class Simulation:
                 except Exception as exc:  # noqa: BLE001 - the caller's bad index or value
                     a.error = exc
             a.done.set()
-        seq = int(self.ctrl[_SEQ])
-        if seq != int(self.ctrl[_ACK]) and int(self.ctrl[_CMD]) == CMD_BOUNDARY:
+        if seq != int(self.ctrl[_ACK]) and cmd == CMD_BOUNDARY:
             self.ctrl[_ACK] = seq
         with self._lock:
             self.ctrl[_STOP_AT] = min((a.step for a in self._pending if a.step is not None), default=-1)
@@ -228,6 +231,11 @@ class Simulation:
             if step is not None:
                 current = int(self.ctrl[_STOP_AT])
                 self.ctrl[_STOP_AT] = step if current < 0 else min(current, step)
+                if self.steps > step:              # the loop passed the step while it was being scheduled
+                    if a in self._pending:
+                        self._pending.remove(a)
+                        raise LifecycleError(f"{what} at step {step}: the simulation has already completed "
+                                             f"{self.steps} steps")
         if step is not None:
             return step
         try:
@@ -237,7 +245,15 @@ class Simulation:
                 if a in self._pending:
                     self._pending.remove(a)
                     raise
-        a.done.wait(timeout)
+        if not a.done.wait(timeout):               # never return a result that was not produced
+            with self._lock:
+                if a in self._pending:             # not taken: withdraw it, it must never apply later
+                    self._pending.remove(a)
+                    raise CommandTimeout(f"simulation '{self.name}': {what} was not served within {timeout} s "
+                                         f"({self._report()})")
+            if not a.done.wait(timeout):           # taken and being applied: give it one more timeout
+                raise CommandTimeout(f"simulation '{self.name}': {what} is still being applied after "
+                                     f"{2 * timeout} s ({self._report()})")
         if a.error is not None:
             raise a.error
         return a.result

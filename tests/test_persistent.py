@@ -306,3 +306,18 @@ def test_dynamic_shared_memory_is_refused():
     with pytest.raises(CodegenError, match="cannot use dynamic shared memory") as info:
         persistent(halo=0)(_dynamic_shared_step)
     assert "buf = shared_array(0, f32)" in str(info.value)
+
+
+def test_an_immediate_action_posted_while_a_scheduled_one_is_being_applied_is_served_not_lost():
+    """A CMD_BOUNDARY posted while the loop was applying another action at a boundary was
+    acknowledged without its action: inject() returned None and the inject landed at a later step.
+    The boundary now acknowledges only the command it read before taking its actions."""
+    u = np.zeros(64, np.float32)
+    sim = K.smooth_1d.to("cpu").start(u, np.zeros(64, np.float32))
+    try:
+        sim._act(0, lambda s: time.sleep(0.8) or s, "slow action", 10.0)   # scheduled at step 0, slow
+        time.sleep(0.2)                                                     # being applied now
+        assert sim.inject("u", 3, 5.0, timeout=5.0) == 0                    # served at step 0
+        assert sim.read("u")[3] == 5.0 and not sim._pending
+    finally:
+        sim.terminate()
