@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from tests.kernels import device_barrier_kernels as D
+from tests.kernels.device_barrier_kernels import block_total  # the corpus's shared-memory reduction
 from ringkernel_codegen import CodegenError, Field1D, KernelRuntimeError, device, f32, f64, i32, kernel, stencil
 from ringkernel_codegen.dsl import (
     activemask, block_dim_x, global_id, grid_sync, lane_id, shared_array, shfl_down_sync, sync_threads,
@@ -432,21 +433,6 @@ def test_calls_in_and_or_select_run_only_when_python_would_evaluate_them(go):
     np.testing.assert_array_equal(out, want)
 
 
-@device
-def block_sum_f(buf: f32[:], t: i32, v: f32) -> f32:
-    buf[t] = v
-    sync_threads()
-    s = block_dim_x() // 2
-    while s > 0:
-        if t < s:
-            buf[t] += buf[t + s]
-        sync_threads()
-        s //= 2
-    total = buf[0]
-    sync_threads()
-    return total
-
-
 @kernel
 def halve_until_small(x: f32[:], out: f32[:], limit: f32):
     """A device call with barriers in a while condition: evaluated again before every round."""
@@ -455,7 +441,7 @@ def halve_until_small(x: f32[:], out: f32[:], limit: f32):
     i = global_id()
     v = x[i]
     rounds = 0
-    while block_sum_f(buf, t, v) > limit:
+    while block_total(buf, t, v) > limit:
         v = v * 0.5
         rounds += 1
     out[i] = f32(rounds)
