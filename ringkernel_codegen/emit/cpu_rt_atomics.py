@@ -175,60 +175,19 @@ def atomic_dec(arr, idx, v):
 # --- what generated code calls (njit only) -----------------------------------------------------
 
 
-def atomic_add(arr, idx, v):
-    """njit only: see _overload_rmw."""
+def _rmw_stub(name: str):
+    """The Python object generated code calls as `_rt.<name>` (njit only: see _overload_rmw)."""
+    def stub(arr, idx, v):
+        """njit only: see _overload_rmw."""
+    stub.__name__ = stub.__qualname__ = name
+    return stub
 
 
-_overload_rmw(atomic_add, "atomic_add", block_atomic_add)
-
-
-def atomic_sub(arr, idx, v):
-    """njit only: see _overload_rmw."""
-
-
-_overload_rmw(atomic_sub, "atomic_sub", block_atomic_sub)
-
-
-def atomic_min(arr, idx, v):
-    """njit only: see _overload_rmw."""
-
-
-_overload_rmw(atomic_min, "atomic_min", block_atomic_min)
-
-
-def atomic_max(arr, idx, v):
-    """njit only: see _overload_rmw."""
-
-
-_overload_rmw(atomic_max, "atomic_max", block_atomic_max)
-
-
-def atomic_exch(arr, idx, v):
-    """njit only: see _overload_rmw."""
-
-
-_overload_rmw(atomic_exch, "atomic_exch", block_atomic_exch)
-
-
-def atomic_and(arr, idx, v):
-    """njit only: see _overload_rmw."""
-
-
-_overload_rmw(atomic_and, "atomic_and", block_atomic_and)
-
-
-def atomic_or(arr, idx, v):
-    """njit only: see _overload_rmw."""
-
-
-_overload_rmw(atomic_or, "atomic_or", block_atomic_or)
-
-
-def atomic_xor(arr, idx, v):
-    """njit only: see _overload_rmw."""
-
-
-_overload_rmw(atomic_xor, "atomic_xor", block_atomic_xor)
+# atomic_add, atomic_sub, atomic_exch, atomic_and, atomic_or, atomic_xor, atomic_min, atomic_max:
+# an LLVM atomicrmw where ATOMIC_RMW has one for the types, else the block_ read-modify-write
+for _name in ATOMIC_RMW:
+    globals()[_name] = _overload_rmw(_rmw_stub(_name), _name, globals()["block_" + _name])
+del _name
 
 
 # atomics on a block's own (shared or local) arrays: its threads run one after another, so a plain
