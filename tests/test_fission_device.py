@@ -63,7 +63,7 @@ def test_barrier_in_device_function_called_from_a_barrier_free_kernel():
 
 def test_device_barrier_kernel_inlines_on_cpu_only():
     cpu = D.rotate_via_device.cpu_source()
-    assert "def rotate_left(" not in cpu and cpu.count("for _t in range(_nt):") >= 2  # inlined, then split
+    assert "def rotate_left(" not in cpu and cpu.count("for _tx in range(_bdx):") >= 2  # inlined, then split
     cuda = D.rotate_via_device.cuda_source()
     assert "rotate_left(" in cuda and "__syncthreads()" in cuda    # CUDA keeps the device function
     assert "def rotate_left(" in D.rotate_via_device.numba_source()

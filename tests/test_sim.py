@@ -10,7 +10,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 # the files whose `target` tests also run on the numba backend under the simulator (conftest.target)
-TARGET_FILES = ("tests/test_expressions.py", "tests/test_types.py", "tests/test_fission.py", "tests/test_stencils.py")
+TARGET_FILES = ("tests/test_expressions.py", "tests/test_types.py", "tests/test_fission.py", "tests/test_stencils.py",
+                "tests/test_cpu_schedule.py")
 
 
 @pytest.mark.sim

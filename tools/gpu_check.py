@@ -53,7 +53,7 @@ sys.path[:0] = [ROOT, os.path.join(ROOT, "tests", "kernels"), os.path.join(ROOT,
 
 CORPORA = ["basic_kernels", "assign_kernels", "barrier_kernels", "stencil_kernels", "type_kernels",
            "expr_kernels", "grid_kernels", "ordered_kernels", "device_barrier_kernels", "dynamic_shared_kernels",
-           "persistent_kernels", "random_kernels",
+           "persistent_kernels", "random_kernels", "schedule_kernels",
            "saxpy", "heat2d"]
 
 

@@ -23,6 +23,7 @@ from .common import device_functions, py_constant_lines, source_comment
 from .cpu_emitter import (CTX, HEADER, JIT, JIT_PARALLEL, CpuEmitter, blocks_independent, indent, inline_body, jit_for,
                           param_names, shared_allocs)
 from .cpu_fission import fission_kernel
+from .cpu_schedule import wants_interchange
 
 
 def emit_device(dev: ir.Function) -> list:
@@ -46,13 +47,15 @@ def emit_device(dev: ir.Function) -> list:
 
 def emit_kernel(f: ir.Function) -> str:
     out = [HEADER.format(source=_src(f), kind="kernel", name=f.name), *py_constant_lines(f)]
-    if inline.needed(f) or F.needs_fission(f) or any(isinstance(n, ir.Alloc) and n.dynamic for n in ir.walk(f.body)):
+    # a grid-stride loop runs interchanged with the thread loop, through the segment writer (cpu_schedule)
+    interchange = wants_interchange(f)
+    if inline.needed(f) or F.needs_fission(f) or interchange or any(isinstance(n, ir.Alloc) and n.dynamic for n in ir.walk(f.body)):
         f = copy.deepcopy(f)  # inlining, fission and the size parameter rewrite it: a copy, never the kernel's IR
     inline.run(f)  # device functions holding barriers/collectives become part of the kernel body
     add_size_param(f)  # a dynamic shared array's launch size: a hidden last parameter
     for dev in device_functions(f):
         out.extend(emit_device(dev))
-    if F.needs_fission(f):
+    if F.needs_fission(f) or interchange:
         out.extend(fission_kernel(f))
     else:
         out.extend(_plain_kernel(f))

@@ -67,8 +67,20 @@ class CpuEmitter(PyEmitter):
         # the body is written inline in the loop over threads (not as a function): `return` ends
         # the thread with `continue` (see inline_body)
         self.in_thread_loop = False
+        # the block's schedule (emit/cpu_schedule.py), set by the segment writer: block scalars and
+        # recomputed locals are plain variables; so are the names in `plain` (an interchanged
+        # loop's variable)
+        self.sched = None
+        self.plain: set = set()
 
     def var(self, name):
+        if self.arrays_mode and self.sched is not None and name in self.f.locals:
+            if name in self.sched.block_scalars or name in self.plain:
+                return name
+            if name in self.sched.remat:
+                if self.promoted is not None:
+                    self.promoted.setdefault(name, None)  # the segment recomputes it on entry
+                return name
         if self.arrays_mode and name in self.f.locals:
             a = self.allocs.get(name)
             if a is None and self.promoted is not None and isinstance(self.f.locals[name], T.ScalarType):

@@ -25,9 +25,10 @@ class _FissionWriter(SegmentWriter):
             self.grid = None
             self.parts = [fission.run(part) for part in F.grid_parts(f)]
         f.locals.update(fission.temps)
-        super().__init__(f)
         # per-thread state outlives one block's loop when a grid barrier ends it
-        self.per_grid = self.grid is not None or len(self.parts) > 1
+        per_grid = self.grid is not None or len(self.parts) > 1
+        super().__init__(f, per_grid)
+        self.per_grid = per_grid
         self.npart = 0
 
     # ------------------------------------------------------------ blocks and the grid
@@ -123,7 +124,7 @@ class _FissionWriter(SegmentWriter):
         CHUNKS workers with prange when they are independent (blocks_independent). A failed run-time
         check returns its code from _rk_block; the launcher raises after the blocks."""
         self.block_function = True
-        fn = CpuEmitter(self.f, arrays_mode=True)
+        fn = self.emitter()
         state = self.block_state(fn)
         names = [n for n, _, _ in state]
         geometry = ["_gdx", "_gdy", "_gdz", "_bdx", "_bdy", "_bdz"]
@@ -134,6 +135,7 @@ class _FissionWriter(SegmentWriter):
         fn.emit("_bz = _b // (_gdx * _gdy)", 1)
         for name, _, _ in state:  # what a fresh block sees (as the grid-sized zeros did)
             fn.emit(f"{name}[...] = 0", 1)
+        fn.declare_locals(1, skip=set(self.f.locals) - self.sched.block_scalars)  # one value per block
         self.items(self.parts[0].items, fn, 1)
         fn.emit("return 0", 1)
         fn.lines.append("")
@@ -180,7 +182,7 @@ class _FissionWriter(SegmentWriter):
         """Per-block state lives in (blocks, ...) arrays so that a grid barrier can end one block
         loop and start the next; blocks run one after another (numba would not parallelise this
         loop: it allocates and calls segment functions)."""
-        body = CpuEmitter(self.f, arrays_mode=True)
+        body = self.emitter()
         shared = shared_allocs(self.f)
         body.emit("@njit(nogil=True, error_model='numpy', cache=True)", 0)
         body.emit(f"def _rk_launch({', '.join(['_gdx', '_gdy', '_gdz', '_bdx', '_bdy', '_bdz', *param_names(self.f)])}"

@@ -255,6 +255,15 @@ def range_keep(mask, done, counter, stop, step):
 
 
 @rt_jit
+def trip_count(start, stop, step):
+    """len(range(start, stop, step)) for a nonzero step (an interchanged loop's iterations in one thread)."""
+    a, b, c = np.int64(start), np.int64(stop), np.int64(step)
+    if c > 0:
+        return (b - a + c - 1) // c if b > a else np.int64(0)
+    return (a - b - c - 1) // (-c) if a > b else np.int64(0)
+
+
+@rt_jit
 def set_where(dst, src, mask):
     for i in range(mask.shape[0]):
         if mask[i]:

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from .. import types as T
 from ..errors import CodegenError
+from ..ir import nodes as ir
 from ..passes import fission_program as P
 from .common import source_comment
 from .cpu_emitter import (CTX, WRITEBACK, CpuEmitter, allocs_of, indent, inline_body, jit_for, param_names,
                           shared_allocs)
+from .cpu_schedule import Schedule
 
 # `_rt_uniform(values, done)`: do the live threads agree on a value (and which)? Emitted once per fission kernel.
 RT_UNIFORM = ["@njit(nogil=True, error_model='numpy', cache=True)",
@@ -29,9 +31,17 @@ class SegmentWriter:
     """Writes a block program (passes/fission_program.py) as segment functions and the block-level code
     that calls them; `f.locals` already holds fission's temporaries."""
 
-    def __init__(self, f):
+    def __init__(self, f, per_grid=False):
         self.f = f
-        self.scalars = [n for n, t in f.locals.items() if isinstance(t, T.ScalarType)]
+        # block scalars, recomputed locals and interchanged loops (emit/cpu_schedule.py); not when a
+        # segment is a function of its own (a `return` inside a loop), which sees only its arguments
+        self.sched = Schedule(f, per_grid)
+        self.interchange = inline_body(f.body)
+        if not self.interchange:
+            self.sched.remat, self.sched.block_scalars = {}, set()
+        plain = {*self.sched.remat, *self.sched.block_scalars}
+        self.scalars = [n for n, t in f.locals.items() if isinstance(t, T.ScalarType) and n not in plain]
+        self._remat_lines: dict = {}
         self.shared = [a.name for a in shared_allocs(f)]
         self.local_arrays = allocs_of(f, "local")
         self.segments: list = []   # generated segment functions (lines)
@@ -44,6 +54,32 @@ class SegmentWriter:
         return ["_t", "_done", *CTX, *[f"_L_{n}" for n in self.scalars], *[f"_A_{a.name}" for a in self.local_arrays],
                 *self.shared, *param_names(self.f)]
 
+    def emitter(self, promoted=None) -> CpuEmitter:
+        """An emitter of this kernel's per-thread arrays, scheduled by self.sched."""
+        em = CpuEmitter(self.f, arrays_mode=True)
+        em.sched = self.sched
+        em.promoted = promoted
+        return em
+
+    def remat(self, name) -> tuple:
+        """(the line that recomputes local `name`, the recomputed locals it reads)."""
+        if name not in self._remat_lines:
+            em = self.emitter({})
+            em.s_Assign(self.sched.remat[name], 0)
+            self._remat_lines[name] = (em.lines[-1], [n for n in em.promoted if n in self.sched.remat])
+        return self._remat_lines[name]
+
+    def remat_lines(self, names) -> list:
+        """The lines recomputing `names` and what they read, in the kernel's order."""
+        need: set = set()
+        todo = list(names)
+        while todo:
+            n = todo.pop()
+            if n not in need:
+                need.add(n)
+                todo.extend(self.remat(n)[1])
+        return [f"    {self.remat(n)[0]}" for n in self.sched.remat if n in need]
+
     def new_seg(self, body_fn, extra=(), stmts=None):
         """A per-thread segment (body written by body_fn): lines to write inside the thread loop,
         or, when `stmts` return from inside a loop (inline_body), a segment function and its call."""
@@ -51,14 +87,15 @@ class SegmentWriter:
         self.nseg += 1
         args = ", ".join([*self.seg_args(), *extra])
         inline = stmts is None or inline_body(stmts)
-        em = CpuEmitter(self.f, arrays_mode=True)
-        em.promoted = {}
+        em = self.emitter({})
         em.in_thread_loop = inline
         body_fn(em)
         # the thread's scalar locals live in plain variables inside the segment: loaded on entry,
-        # stored back at the end and before a return (no load/store of the per-thread arrays per use)
+        # stored back at the end and before a return (no load/store of the per-thread arrays per use);
+        # recomputed locals are computed on entry
         used = [n for n in em.promoted if n in self.scalars]
-        lines = [f"    {n} = _L_{n}[_t]" for n in used]
+        lines = self.remat_lines([n for n in em.promoted if n in self.sched.remat])
+        lines += [f"    {n} = _L_{n}[_t]" for n in used]
         for line in em.lines:
             if line.strip() == WRITEBACK:
                 pad = line[:len(line) - len(line.lstrip())]
@@ -83,16 +120,114 @@ class SegmentWriter:
         em.emit(f"return {self.failures.index(msg) + 1}", depth)
 
     def thread_loop(self, em, depth, call, mask=None):
-        em.emit("for _t in range(_nt):", depth)
-        em.emit("if _done[_t]:" if mask is None else f"if _done[_t] or not {mask}[_t]:", depth + 1)
-        em.emit("continue", depth + 2)
-        em.emit("_tx = _t % _bdx", depth + 1)
-        em.emit("_ty = (_t // _bdx) % _bdy", depth + 1)
-        em.emit("_tz = _t // (_bdx * _bdy)", depth + 1)
+        """Every live thread of the block (of `mask`) runs `call`: three loops over the thread
+        index (no division per thread); a kernel that never returns has no thread to skip."""
+        em.emit("for _tz in range(_bdz):", depth)
+        em.emit("for _ty in range(_bdy):", depth + 1)
+        em.emit("for _tx in range(_bdx):", depth + 2)
+        depth += 3
+        em.emit("_t = (_tz * _bdy + _ty) * _bdx + _tx", depth)
+        if mask is not None:
+            em.emit(f"if _done[_t] or not {mask}[_t]:", depth)
+            em.emit("continue", depth + 1)
+        elif self.sched.has_return:
+            em.emit("if _done[_t]:", depth)
+            em.emit("continue", depth + 1)
         if isinstance(call, list):
-            em.lines.extend(indent(call, depth + 1))
+            em.lines.extend(indent(call, depth))
         else:
-            em.emit(call, depth + 1)
+            em.emit(call, depth)
+
+    def segment(self, stmts, em, depth):
+        """A segment's statements: runs of them in thread loops; a block scalar's assignment once,
+        between them; an interchangeable loop as `for k: for thread:` (emit/cpu_schedule.py)."""
+        run: list = []
+
+        def flush():
+            if run:
+                part = list(run)
+                self.thread_loop(em, depth, self.new_seg(lambda e: e.block(part, 1), stmts=part))
+                run.clear()
+
+        for s in stmts:
+            if isinstance(s, ir.Assign) and s.target in self.sched.block_scalars:
+                flush()
+                em.block([s], depth)
+            elif isinstance(s, ir.Assign) and s.target in self.sched.remat:
+                continue  # recomputed wherever it is read
+            elif self.interchange and self.sched.interchangeable(s):
+                flush()
+                self.interchanged(s, em, depth)
+            else:
+                run.append(s)
+        flush()
+
+    def interchanged(self, s, em, depth):
+        """`for v in range(a, b, c)` of a segment as `for k: for thread:`. Bounds the same in every
+        thread are evaluated once; others (a grid-stride loop's start) per thread, first for the
+        longest trip count, then again in each iteration (the body cannot change them)."""
+        self.comment(em, s.span, depth)
+        n = self.nseg
+        t = self.f.locals[s.var]
+        k = f"_rkk{n}"
+        bounds = (s.start, s.stop, s.step)
+        where = source_comment(s.span) or self.f.name
+        zero = f"ringkernel: range() step is zero ({where}): the loop would never end on a GPU"
+        if all(self.sched.block_pure(e) for e in bounds):
+            names = [f"_rkr{n}_{i}" for i in range(3)]
+            for name, e in zip(names, bounds):
+                em.emit(f"{name} = {em.expr(e)}", depth)
+            em.emit(f"if {names[2]} == 0:", depth)
+            self.fail(em, depth + 1, zero)
+            em.emit(f"for {k} in range({', '.join(names)}):", depth)
+
+            def body(e):
+                e.plain = {s.var}
+                e.emit(f"{s.var} = {e.cast(t, k)}", 1)
+                e.block(s.body, 1)
+            self.thread_loop(em, depth + 1, self.new_seg(body, stmts=s.body))
+            return
+        trips = f"_rkn{n}"
+        em.emit(f"{trips} = 0", depth)
+        fixed = self.sched.block_pure(s.stop) and self.sched.block_pure(s.step)
+        if fixed:
+            # one stop and step for the block: the longest range starts at the lowest start (step > 0)
+            # or the highest (step < 0); one division per block, not one per thread
+            lo, hi, b, c = f"_rklo{n}", f"_rkhi{n}", f"_rkr{n}_1", f"_rkr{n}_2"
+            em.emit(f"{b} = {em.expr(s.stop)}", depth)
+            em.emit(f"{c} = {em.expr(s.step)}", depth)
+            em.emit(f"if {c} == 0:", depth)
+            self.fail(em, depth + 1, zero)
+            em.emit(f"{lo} = np.int64(np.iinfo(np.int64).max)", depth)
+            em.emit(f"{hi} = np.int64(np.iinfo(np.int64).min)", depth)
+
+            def extremes(e):
+                a = e.expr(s.start)
+                e.emit(f"{lo} = min({lo}, np.int64({a}))", 1)
+                e.emit(f"{hi} = max({hi}, np.int64({a}))", 1)
+            self.thread_loop(em, depth, self.new_seg(extremes))
+            em.emit(f"if {lo} <= {hi}:", depth)  # some thread is live
+            em.emit(f"{trips} = _rt.trip_count({lo} if {c} > 0 else {hi}, {b}, {c})", depth + 1)
+        else:
+            def count(e):
+                a, b, c = (e.expr(x) for x in bounds)
+                e.emit(f"if {c} == 0:", 1)
+                self.fail(e, 2, zero)
+                e.emit(f"{trips} = max({trips}, _rt.trip_count({a}, {b}, {c}))", 1)
+            self.thread_loop(em, depth, self.new_seg(count))
+        em.emit(f"for {k} in range({trips}):", depth)
+
+        def body(e):
+            e.plain = {s.var}
+            a, b, c = (e.expr(x) for x in bounds)
+            if fixed:
+                b, c = f"_rkr{n}_1", f"_rkr{n}_2"
+            e.emit(f"_rkj = np.int64({a}) + {k} * np.int64({c})", 1)
+            e.emit(f"if (_rkj >= {b}) if {c} > 0 else (_rkj <= {b}):", 1)
+            e.emit("continue", 2)  # this thread's range is over
+            e.emit(f"{s.var} = {e.cast(t, '_rkj')}", 1)
+            e.block(s.body, 1)
+        self.thread_loop(em, depth + 1, self.new_seg(body, stmts=s.body))
 
     def comment(self, em, span, depth):
         text = source_comment(span)
@@ -102,8 +237,7 @@ class SegmentWriter:
     def items(self, items, em, depth):
         for it in items:
             if isinstance(it, P.Seg):
-                stmts = it.stmts
-                self.thread_loop(em, depth, self.new_seg(lambda e, s=stmts: e.block(s, 1), stmts=stmts))
+                self.segment(it.stmts, em, depth)
             elif isinstance(it, P.Coll):
                 self.collective(it, em, depth)
             elif isinstance(it, (P.UIf, P.UFor, P.ULoop)) and not it.uniform and not it.block_level:
@@ -121,7 +255,10 @@ class SegmentWriter:
                 bounds = self.range_bounds(em, depth, it, self.uniform_seg)
                 loop = f"_rkl{self.nseg}"
                 em.emit(f"for {loop} in range({', '.join(bounds)}):", depth)
-                em.emit(f"_L_{it.var}[:] = {loop}", depth + 1)
+                if it.var in self.sched.block_scalars:
+                    em.emit(f"{it.var} = {em.cast(self.f.locals[it.var], loop)}", depth + 1)
+                else:
+                    em.emit(f"_L_{it.var}[:] = {loop}", depth + 1)
                 self.items(it.body, em, depth + 1)
             elif isinstance(it, P.ULoop):
                 em.emit("while True:", depth)
@@ -138,12 +275,17 @@ class SegmentWriter:
         for part in (it.start, it.stop, it.step):
             check(em, depth, part, "range() bound", it.span)
             v = f"_rkb{self.nseg}"
+            self.nseg += 1  # (a bound of block scalars is checked without a segment)
             em.emit(f"{v} = _rkv", depth)
             bounds.append(v)
         return bounds
 
     def uniform_seg(self, em, depth, expr, what, span):
-        """Evaluate `expr` on every live thread into _rku, check it agrees, leave it in _rkv."""
+        """Evaluate `expr` on every live thread into _rku, check it agrees, leave it in _rkv; an
+        expression of block scalars is evaluated once (it cannot disagree)."""
+        if self.sched.block_pure(expr):
+            em.emit(f"_rkv = {em.expr(expr)}", depth)
+            return
         call = self.new_seg(lambda e: e.emit(f"_rku[_t] = {e.expr(expr)}", 1), extra=("_rku",))
         em.emit("_rku = np.zeros(_nt, np.int64)", depth)
         self.thread_loop(em, depth, call)

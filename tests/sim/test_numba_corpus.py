@@ -17,7 +17,8 @@ pytestmark = pytest.mark.sim
 if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
     pytest.skip("run through tests/test_sim.py (needs NUMBA_ENABLE_CUDASIM=1 at import)", allow_module_level=True)
 
-CORPORA = ("basic_kernels", "stencil_kernels", "type_kernels", "ordered_kernels", "assign_kernels", "expr_kernels")
+CORPORA = ("basic_kernels", "stencil_kernels", "type_kernels", "ordered_kernels", "assign_kernels", "expr_kernels",
+           "schedule_kernels")
 SIM_LACKS = {"warp_collective", "grid_barrier", "block_collective"}
 SIM_LACKS_NAMES = ("load_acquire", "store_release")  # cuda.ldcv/stwt need a real device
 
