@@ -171,10 +171,42 @@ class Schedule:
             elif isinstance(n, ir.Unpack):
                 yield from n.targets
 
+    def is_thread_x(self, e) -> bool:
+        """Is `e` thread_idx_x() (or a recomputed local holding just that)?"""
+        e = _peel(e)
+        if isinstance(e, ir.Var) and e.name in self.remat:
+            e = _peel(self.remat[e.name].value)
+        return isinstance(e, ir.Call) and isinstance(e.callee, Intrinsic) and e.callee.name == "thread_idx_x"
+
+    def x_guard(self, stmts):
+        """(op, bound) when `stmts` are one `if thread_idx_x() <op> bound:` with no else and a bound
+        of block scalars (the tree reduction's `if t < s`): the thread loop can skip the threads
+        the condition leaves out (the condition is still tested)."""
+        if len(stmts) != 1 or not isinstance(stmts[0], ir.If) or stmts[0].orelse:
+            return None
+        c = stmts[0].cond
+        if not isinstance(c, ir.Compare) or c.op not in _MIRROR:
+            return None
+        for x, bound, op in ((c.left, c.right, c.op), (c.right, c.left, _MIRROR[c.op])):
+            t = getattr(_peel(bound), "type", None)
+            if self.is_thread_x(x) and self.block_pure(bound) and getattr(t, "is_int", False) \
+                    and op in ("<", "<=", "=="):
+                return op, bound
+        return None
+
     def grid_stride(self, s) -> bool:
         """An interchangeable loop whose start differs between threads and whose step does not
         (`for i in range(global_id(), n, stride)`): the one a plain kernel is re-routed for."""
         return self.interchangeable(s) and not self.block_pure(s.start) and self.block_pure(s.step)
+
+
+_MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "=="}
+
+
+def _peel(e):
+    while isinstance(e, ir.Cast):
+        e = e.value
+    return e
 
 
 def _holds_block_sync(s) -> bool:

@@ -119,12 +119,13 @@ class SegmentWriter:
             self.failures.append(msg)
         em.emit(f"return {self.failures.index(msg) + 1}", depth)
 
-    def thread_loop(self, em, depth, call, mask=None):
+    def thread_loop(self, em, depth, call, mask=None, xs="range(_bdx)"):
         """Every live thread of the block (of `mask`) runs `call`: three loops over the thread
-        index (no division per thread); a kernel that never returns has no thread to skip."""
+        index (no division per thread); a kernel that never returns has no thread to skip. `xs`:
+        the x indices that can run it (every one unless a guard narrows them, see segment)."""
         em.emit("for _tz in range(_bdz):", depth)
         em.emit("for _ty in range(_bdy):", depth + 1)
-        em.emit("for _tx in range(_bdx):", depth + 2)
+        em.emit(f"for _tx in {xs}:", depth + 2)
         depth += 3
         em.emit("_t = (_tz * _bdy + _ty) * _bdx + _tx", depth)
         if mask is not None:
@@ -146,7 +147,14 @@ class SegmentWriter:
         def flush():
             if run:
                 part = list(run)
-                self.thread_loop(em, depth, self.new_seg(lambda e: e.block(part, 1), stmts=part))
+                xs = "range(_bdx)"
+                guard = self.sched.x_guard(part) if self.interchange else None
+                if guard is not None:  # `if t < s:`: the threads from s on would only test it
+                    op, bound = guard
+                    b = em.expr(bound)
+                    xs = {"<": f"range(min(_bdx, max({b}, 0)))", "<=": f"range(min(_bdx, max({b} + 1, 0)))",
+                          "==": f"range(max({b}, 0), min({b} + 1, _bdx))"}[op]
+                self.thread_loop(em, depth, self.new_seg(lambda e: e.block(part, 1), stmts=part), xs=xs)
                 run.clear()
 
         for s in stmts:
