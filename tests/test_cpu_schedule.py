@@ -84,6 +84,22 @@ def test_zero_step_is_refused_with_the_line():
         S.gs_step.to("cpu")[3, B](y, 100, 0)
 
 
+@pytest.mark.parametrize("grid", [3, 70])
+def test_grid_stride_map_with_2d_blocks_and_a_private_temporary(target, grid):
+    target.needs(S.gs_map_2d_block)
+    if target.simulated and grid > 3:
+        pytest.skip("the simulator runs ~7,000 threads/s: the small grid is enough there")
+    rng = np.random.default_rng(5)
+    n = 5000
+    x = rng.random(n, dtype=np.float32)
+    y = np.full(n, -1, np.float32)
+    S.gs_map_2d_block.to(target)[grid, (8, 4)](x, y, n)
+    want = x.copy()
+    for _ in range(3):
+        want = want * np.float32(0.5) + np.float32(1.0)
+    np.testing.assert_allclose(y, want, rtol=1e-6)
+
+
 def test_loop_variable_read_after_the_loop(target):
     target.needs(S.gs_var_after_loop)
     n = 500
@@ -118,6 +134,11 @@ def test_grid_stride_loops_are_interchanged_on_cpu():
               S.block_histogram):
         assert "_rt.trip_count" in k.cpu_source(), k.name
     assert "for _rkk" in S.tiled_matmul.cpu_source()
+    # nothing carried between iterations: over the whole grid, k-major (emit/cpu_gridmap.py)
+    for k in (S.gs_axpy, S.gs_backwards, S.gs_own_stop, S.gs_step, S.gs_map_2d_block):
+        assert "grid-stride map" in k.cpu_source(), k.name
+    for k in (S.gs_partial_sums, S.gs_early_return, S.gs_var_after_loop):  # carried, returns, read after
+        assert "grid-stride map" not in k.cpu_source(), k.name
 
 
 @pytest.mark.parametrize("grid", [2, 65])

@@ -23,6 +23,7 @@ from .common import device_functions, py_constant_lines, source_comment
 from .cpu_emitter import (CTX, HEADER, JIT, JIT_PARALLEL, CpuEmitter, blocks_independent, indent, inline_body, jit_for,
                           param_names, shared_allocs)
 from .cpu_fission import fission_kernel
+from .cpu_gridmap import emit_grid_map, grid_map_loop
 from .cpu_schedule import wants_interchange
 
 
@@ -55,7 +56,10 @@ def emit_kernel(f: ir.Function) -> str:
     add_size_param(f)  # a dynamic shared array's launch size: a hidden last parameter
     for dev in device_functions(f):
         out.extend(emit_device(dev))
-    if F.needs_fission(f) or interchange:
+    gridmap = None if F.needs_fission(f) else grid_map_loop(f)
+    if gridmap is not None:
+        out.extend(emit_grid_map(f, *gridmap))
+    elif F.needs_fission(f) or interchange:
         out.extend(fission_kernel(f))
     else:
         out.extend(_plain_kernel(f))

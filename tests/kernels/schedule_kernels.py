@@ -3,8 +3,8 @@ loops run interchanged with the thread loop, loops of a segment likewise, block-
 value per block, thread-index locals recomputed. tests/test_cpu_schedule.py checks each against
 NumPy on cpu and in the numba simulator; tools/gpu_check.py against the cpu reference on a GPU."""
 from ringkernel_codegen import f32, i32, kernel
-from ringkernel_codegen.dsl import (atomic_add, block_dim_x, block_idx_x, global_id, grid_dim_x, shared_array,
-                                    sync_threads, thread_idx_x, thread_idx_y)
+from ringkernel_codegen.dsl import (atomic_add, block_dim_x, block_dim_y, block_idx_x, global_id, grid_dim_x,
+                                    shared_array, sync_threads, thread_idx_x, thread_idx_y)
 
 BLOCK = 32
 TILE = 8
@@ -54,6 +54,20 @@ def gs_step(y: i32[:], n: i32, step: i32):
     step is below the thread count: atomics keep that well defined)."""
     for i in range(global_id(), n, step):
         atomic_add(y, i, 1)
+
+
+@kernel
+def gs_map_2d_block(x: f32[:], y: f32[:], n: i32):
+    """A 2-D block (the flat index by hand), a temporary assigned first in each iteration, and a
+    nested loop of its own: still a grid-stride map (emit/cpu_gridmap.py)."""
+    t = thread_idx_y() * block_dim_x() + thread_idx_x()
+    start = block_idx_x() * block_dim_x() * block_dim_y() + t
+    stride = grid_dim_x() * block_dim_x() * block_dim_y()
+    for i in range(start, n, stride):
+        v = x[i]
+        for r in range(3):
+            v = v * 0.5 + 1.0
+        y[i] = v
 
 
 @kernel
@@ -170,6 +184,7 @@ GEOMETRY = {
     "gs_backwards": (3, BLOCK),
     "gs_own_stop": (3, BLOCK),
     "gs_step": (3, BLOCK),
+    "gs_map_2d_block": (3, (8, 4)),
     "gs_var_after_loop": (3, BLOCK),
     "gs_early_return": (3, BLOCK),
     "tree_sum": (2, BLOCK),
@@ -185,6 +200,7 @@ ARGS = {
     "gs_backwards": {"x": (500,), "y": (500,), "n": 500},
     "gs_own_stop": {"y": (500,), "n": 500},
     "gs_step": {"y": (500,), "n": 500, "step": 96},
+    "gs_map_2d_block": {"x": (500,), "y": (500,), "n": 500},
     "gs_var_after_loop": {"y": (500,), "n": 500},
     "gs_early_return": {"x": (500,), "y": (500,), "n": 500},
     "tiled_matmul": {"a": (TILE, 24), "b": (24, TILE), "c": (TILE, TILE), "n": 24},
@@ -192,5 +208,5 @@ ARGS = {
     "returns_then_barrier": {"n": 20},
 }
 
-ALL = [gs_axpy, gs_partial_sums, gs_backwards, gs_own_stop, gs_step, gs_var_after_loop, gs_early_return, tree_sum,
+ALL = [gs_axpy, gs_partial_sums, gs_backwards, gs_own_stop, gs_step, gs_map_2d_block, gs_var_after_loop, gs_early_return, tree_sum,
        scan_hillis_steele, tiled_matmul, block_histogram, returns_then_barrier]

@@ -1,0 +1,137 @@
+"""A grid-stride map on the CPU: a kernel without barriers whose work is one grid-stride loop
+(`for i in range(global_id(), n, grid_dim_x() * block_dim_x()): y[i] = ...`) runs as
+`for k: for block: for thread:` over the whole grid.
+
+Run block by block (emit/cpu_segments.py), iteration k of one block touches 1 KB of every
+256 KB of the arrays: every access misses the caches and the TLB. Over the grid, iteration k
+covers one contiguous stretch, as it does on a GPU where all blocks run at once: this order streams
+through memory. It is a legal CUDA schedule because nothing orders the threads of a kernel without
+barriers, and it needs no per-thread storage because nothing carries from one iteration to the
+next: the loop's locals are assigned before they are read in every iteration and are not read after
+the loop, and everything else the threads compute is recomputed (thread-index locals, block
+scalars; emit/cpu_schedule.py). The (k, block) pairs are dealt to workers in k-major chunks, under
+prange when the blocks are independent (blocks_independent).
+"""
+from __future__ import annotations
+
+from ..ir import nodes as ir
+from .common import source_comment
+from .cpu_emitter import JIT, JIT_PARALLEL, CpuEmitter, blocks_independent, param_names
+from .cpu_schedule import Schedule
+
+CHUNKS = 64
+
+
+def _refs(stmts, name) -> bool:
+    return any(isinstance(n, ir.Var) and n.name == name for n in ir.walk(stmts))
+
+
+def _private(loop: ir.For, sched: Schedule, f: ir.Function) -> bool:
+    """Is every local of the loop body assigned before it is read in each iteration, and unread
+    outside the loop?"""
+    outside = [s for s in f.body if s is not loop]
+    plain = {*sched.remat, *sched.block_scalars, loop.var}
+    names = {n.name for n in ir.walk(loop.body) if isinstance(n, ir.Var) and n.name in f.locals and n.name not in plain}
+    names |= {n.target for n in ir.walk(loop.body) if isinstance(n, ir.Assign)}
+    names |= {n.var for n in ir.walk(loop.body) if isinstance(n, ir.For)}
+    for name in names:
+        if name in plain or _refs(outside, name):
+            return False
+        first = next((s for s in loop.body if _refs([s], name) or
+                      isinstance(s, ir.Assign) and s.target == name or isinstance(s, ir.For) and s.var == name), None)
+        if isinstance(first, ir.Assign) and first.target == name and not _refs([first.value], name):
+            continue  # assigned at the top of the iteration before any read
+        if isinstance(first, ir.For) and first.var == name and not _refs(
+                [s for s in loop.body if s is not first], name) and not _refs([first.start, first.stop, first.step], name):
+            continue  # a nested loop's own counter, read only inside it
+        return False
+    return True
+
+
+def grid_map_loop(f: ir.Function):
+    """The kernel's grid-stride loop when the kernel is a grid-stride map (see the module doc), else None."""
+    if any(isinstance(n, (ir.Return, ir.Alloc, ir.Unpack)) for n in ir.walk(f.body)):
+        return None
+    sched = Schedule(f)
+    loops = [s for s in f.body if isinstance(s, ir.For)]
+    if len(loops) != 1 or not sched.grid_stride(loops[0]):
+        return None
+    for s in f.body:
+        if s is not loops[0] and not (isinstance(s, ir.Assign) and (s.target in sched.remat or
+                                                                    s.target in sched.block_scalars)):
+            return None  # anything but recomputable values around the loop
+    return (loops[0], sched) if _private(loops[0], sched, f) else None
+
+
+def emit_grid_map(f: ir.Function, loop: ir.For, sched: Schedule) -> list:
+    em = CpuEmitter(f)
+    prelude = [s for s in f.body[:f.body.index(loop)] if s.target in sched.block_scalars]
+    remat = list(sched.remat.values())
+    parallel = blocks_independent(f) and not em.checked  # numba loses an exception raised in prange
+    where = source_comment(loop.span) or f.name
+    zero = f"ringkernel: range() step is zero ({where}): the loop would never end on a GPU"
+    fixed = sched.block_pure(loop.stop) and sched.block_pure(loop.step)
+    t = f.locals[loop.var]
+
+    def block(depth, b="_b"):
+        em.emit(f"_bx = {b} % _gdx", depth)
+        em.emit(f"_by = ({b} // _gdx) % _gdy", depth)
+        em.emit(f"_bz = {b} // (_gdx * _gdy)", depth)
+        for name in sorted(sched.block_scalars):
+            em.emit(f"{name} = {_zero(em, f.locals[name])}", depth)
+        em.block(prelude, depth) if prelude else None
+
+    def threads(depth):
+        em.emit("for _tz in range(_bdz):", depth)
+        em.emit("for _ty in range(_bdy):", depth + 1)
+        em.emit("for _tx in range(_bdx):", depth + 2)
+        em.declare_locals(depth + 3, skip=sched.block_scalars)
+        for s in remat:
+            em.s_Assign(s, depth + 3)
+        return depth + 3
+
+    em.emit(JIT_PARALLEL if parallel else JIT, 0)
+    em.emit(f"def _rk_launch({', '.join(['_gdx', '_gdy', '_gdz', '_bdx', '_bdy', '_bdz', *param_names(f)])}):", 0)
+    em.emit('"""A grid-stride map (emit/cpu_gridmap.py): first the longest thread range, then `for k: for '
+            'block: for thread:`."""', 1)
+    em.emit("_nb = _gdx * _gdy * _gdz", 1)
+    em.emit("_rkn = 0", 1)
+    em.emit("for _b in range(_nb):", 1)
+    block(2)
+    if fixed:
+        em.emit(f"_rkc = {em.expr(loop.step)}", 2)
+        em.emit("if _rkc == 0:", 2)
+        em.emit(f"raise RuntimeError({zero!r})", 3)
+        em.emit("_rklo = np.int64(np.iinfo(np.int64).max)", 2)
+        em.emit("_rkhi = np.int64(np.iinfo(np.int64).min)", 2)
+        d = threads(2)
+        em.emit(f"_rka = np.int64({em.expr(loop.start)})", d)
+        em.emit("_rklo = min(_rklo, _rka)", d)
+        em.emit("_rkhi = max(_rkhi, _rka)", d)
+        em.emit("if _rklo <= _rkhi:", 2)
+        em.emit(f"_rkn = max(_rkn, _rt.trip_count(_rklo if _rkc > 0 else _rkhi, {em.expr(loop.stop)}, _rkc))", 3)
+    else:
+        d = threads(2)
+        em.emit(f"_rkc = {em.expr(loop.step)}", d)
+        em.emit("if _rkc == 0:", d)
+        em.emit(f"raise RuntimeError({zero!r})", d + 1)
+        em.emit(f"_rkn = max(_rkn, _rt.trip_count({em.expr(loop.start)}, {em.expr(loop.stop)}, _rkc))", d)
+    em.emit("_rkq = _rkn * _nb", 1)
+    em.emit(f"_nch = min(_rkq, {CHUNKS})", 1)
+    em.emit(f"for _c in {'prange' if parallel else 'range'}(_nch):", 1)
+    em.emit("for _q in range(_c * _rkq // _nch, (_c + 1) * _rkq // _nch):", 2)
+    em.emit("_rkk = _q // _nb", 3)
+    em.emit("_rkb = _q - _rkk * _nb", 3)
+    block(3, "_rkb")
+    d = threads(3)
+    stop, step = em.expr(loop.stop), em.expr(loop.step)
+    em.emit(f"_rkj = np.int64({em.expr(loop.start)}) + _rkk * np.int64({step})", d)
+    em.emit(f"if (_rkj >= {stop}) if {step} > 0 else (_rkj <= {stop}):", d)
+    em.emit("continue", d + 1)  # this thread's range is over
+    em.emit(f"{loop.var} = {em.cast(t, '_rkj')}", d)
+    em.block(loop.body, d)
+    return em.lines
+
+
+def _zero(em, t) -> str:
+    return "False" if t.is_bool else em.cast(t, "0")
