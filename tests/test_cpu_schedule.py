@@ -195,3 +195,33 @@ def test_loop_after_some_threads_returned(target):
     for blk in range(2):
         want[blk * B:blk * B + n] = x[blk * B:blk * B + n].sum()
     np.testing.assert_array_equal(out, want)
+
+
+@pytest.mark.parametrize("geometry", [(3, B), (70, 16), ((3, 2), (4, 4))])  # 1-D, many blocks, 2-D
+def test_global_id_only_kernel(target, geometry):
+    target.needs(S.flat_clamp)
+    if target.simulated and geometry[0] == 70:
+        pytest.skip("the simulator runs ~7,000 threads/s: the small grids are enough there")
+    rng = np.random.default_rng(6)
+    n = 90
+    x = (rng.random(n, dtype=np.float32) * 2).astype(np.float32)
+    y = np.full(n, -1, np.float32)
+    S.flat_clamp.to(target)[geometry](x, y, n)
+    grid, block = geometry
+    # global_id() is the x index only: a 2-D launch covers block_dim_x * grid_dim_x of them, repeatedly
+    gx = (grid[0] if isinstance(grid, tuple) else grid) * (block[0] if isinstance(block, tuple) else block)
+    want = np.full(n, -1, np.float32)
+    v = np.minimum(x[:min(gx, n)], 1.0)
+    v = np.minimum(v * v, 1.0)
+    want[:min(gx, n)] = v * v
+    np.testing.assert_allclose(y, want, rtol=1e-6)
+
+
+def test_thread_index_kernels_keep_the_block_loops(target):
+    target.needs(S.lane_parity)
+    n = 90
+    y = np.full(n, -1, np.int32)
+    S.lane_parity.to(target)[3, B](y, n)
+    i = np.arange(n)
+    np.testing.assert_array_equal(y, i * 10 + (i % B) % 2)
+    assert "for _c in" not in S.lane_parity.cpu_source() and "for _c in" in S.flat_clamp.cpu_source()

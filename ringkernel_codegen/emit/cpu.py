@@ -12,6 +12,7 @@ directly over the domain (prange over the outer axis). CpuEmitter lives in emit/
 from __future__ import annotations
 
 import copy
+import re
 
 from ..errors import CodegenError
 from ..ir import nodes as ir
@@ -19,12 +20,16 @@ from ..passes import fission as F
 from ..passes import inline
 from ..passes.dynamic_shared import add_size_param, cpu_shape
 from ..passes.stencil import IMPLICIT
-from .common import device_functions, py_constant_lines, source_comment
+from ..intrinsics import Intrinsic
+from .common import device_functions, py_constant_lines, source_comment, spelling
 from .cpu_emitter import (CTX, HEADER, JIT, JIT_PARALLEL, CpuEmitter, blocks_independent, indent, inline_body, jit_for,
                           param_names, shared_allocs)
 from .cpu_fission import fission_kernel
 from .cpu_gridmap import emit_grid_map, grid_map_loop
 from .cpu_schedule import wants_interchange
+
+GLOBAL_ID = "(_bx * _bdx + _tx)"  # global_id()'s cpu spelling (intrinsics/indexing.toml)
+FLAT_CHUNKS = 64
 
 
 def emit_device(dev: ir.Function) -> list:
@@ -72,10 +77,12 @@ def _src(f):
     return os.path.basename(f.file) + (f":{f.span.line}" if f.span else "")
 
 
-def _block_loop(f, em, parallel):
+def _block_loop(f, em, parallel, flat=None):
     shared = shared_allocs(f)
     em.emit(f"@njit(nogil=True, error_model='numpy', cache=True{', parallel=True' if parallel else ''})", 0)
     em.emit(f"def _rk_launch({', '.join(['_gdx', '_gdy', '_gdz', '_bdx', '_bdy', '_bdz', *param_names(f)])}):", 0)
+    if flat is not None:
+        _flat_loop(em, parallel, flat)
     em.emit(f"for _b in {'prange' if parallel else 'range'}(_gdx * _gdy * _gdz):", 1)
     em.emit("_bx = _b % _gdx", 2)
     em.emit("_by = (_b // _gdx) % _gdy", 2)
@@ -102,7 +109,8 @@ def _plain_kernel(f):
     thread.block(f.body, 1)
     if not thread.in_thread_loop:
         em.lines.extend([*thread.lines, ""])
-    _block_loop(f, em, blocks_independent(f) and not em.checked)  # numba loses an exception raised in prange
+    flat = thread.lines if thread.in_thread_loop and not shared and only_global_id(f) else None
+    _block_loop(f, em, blocks_independent(f) and not em.checked, flat)  # numba loses an exception raised in prange
     em.emit("for _tz in range(_bdz):", 2)
     em.emit("for _ty in range(_bdy):", 3)
     em.emit("for _tx in range(_bdx):", 4)
@@ -111,6 +119,38 @@ def _plain_kernel(f):
     else:
         em.emit(f"_rk_thread({', '.join([*CTX, *shared, *param_names(f)])})", 5)
     return em.lines
+
+
+def only_global_id(f) -> bool:
+    """Does the kernel (and every device function it calls) tell its threads apart only by
+    global_id() (no thread_idx_x(), block_idx_x(), lane, ...)? Then a 1-D launch can run as one
+    flat loop over the global index (_flat_loop)."""
+    for fn in (f, *device_functions(f)):
+        for n in ir.walk(fn.body):
+            if isinstance(n, ir.Call) and isinstance(n.callee, Intrinsic):
+                text = str(spelling(n.callee, "cpu", n)).replace(GLOBAL_ID, "")
+                if re.search(r"\b_(tx|bx)\b", text):
+                    return False
+    return True
+
+
+def _flat_loop(em, parallel, thread_lines):
+    """A 1-D launch of a kernel whose threads differ only by global_id(): one loop over the global
+    index per worker (a chunk of whole blocks' worth of indices), so the body vectorises over long
+    stretches instead of one block's threads at a time. `_bx * _bdx + _tx` is the global index with
+    _bx = 0 and _tx = the index; the y and z indices are 0 in a 1-D launch."""
+    em.emit("if _gdy == 1 and _gdz == 1 and _bdy == 1 and _bdz == 1:", 1)
+    em.emit("_ng = _gdx * _bdx", 2)
+    em.emit(f"_nch = min(_gdx, {FLAT_CHUNKS})", 2)
+    em.emit(f"for _c in {'prange' if parallel else 'range'}(_nch):", 2)
+    em.emit("_bx = 0", 3)
+    em.emit("_by = 0", 3)
+    em.emit("_bz = 0", 3)
+    em.emit("_ty = 0", 3)
+    em.emit("_tz = 0", 3)
+    em.emit("for _tx in range(_c * _ng // _nch, (_c + 1) * _ng // _nch):", 3)
+    em.lines.extend(indent(thread_lines, 4))
+    em.emit("return", 2)
 
 
 # ---------------------------------------------------------------- stencils

@@ -91,6 +91,30 @@ def gs_early_return(x: i32[:], y: i32[:], n: i32):
         y[i] = x[i] + 1
 
 
+# ---------------------------------------------------------------- global_id() only: one flat loop
+@kernel
+def flat_clamp(x: f32[:], y: f32[:], n: i32):
+    """Threads told apart by global_id() alone (a 1-D launch runs as one loop over it); an early
+    return and a loop of the thread's own."""
+    i = global_id()
+    if i >= n:
+        return
+    v = x[i]
+    for r in range(2):
+        if v > 1.0:
+            v = 1.0
+        v = v * v
+    y[i] = v
+
+
+@kernel
+def lane_parity(y: i32[:], n: i32):
+    """thread_idx_x() as well: the block-by-block loops (no flat loop)."""
+    i = global_id()
+    if i < n:
+        y[i] = i * 10 + thread_idx_x() % 2
+
+
 # ---------------------------------------------------------------- barriers: block scalars, loops
 @kernel
 def tree_sum(x: f32[:], out: f32[:]):
@@ -187,6 +211,8 @@ GEOMETRY = {
     "gs_map_2d_block": (3, (8, 4)),
     "gs_var_after_loop": (3, BLOCK),
     "gs_early_return": (3, BLOCK),
+    "flat_clamp": (3, BLOCK),
+    "lane_parity": (3, BLOCK),
     "tree_sum": (2, BLOCK),
     "scan_hillis_steele": (2, BLOCK),
     "tiled_matmul": (1, (TILE, TILE)),
@@ -203,10 +229,12 @@ ARGS = {
     "gs_map_2d_block": {"x": (500,), "y": (500,), "n": 500},
     "gs_var_after_loop": {"y": (500,), "n": 500},
     "gs_early_return": {"x": (500,), "y": (500,), "n": 500},
+    "flat_clamp": {"x": (90,), "y": (90,), "n": 90},
+    "lane_parity": {"y": (90,), "n": 90},
     "tiled_matmul": {"a": (TILE, 24), "b": (24, TILE), "c": (TILE, TILE), "n": 24},
     "block_histogram": {"x": (300,), "hist": (BLOCK,), "n": 300},
     "returns_then_barrier": {"n": 20},
 }
 
-ALL = [gs_axpy, gs_partial_sums, gs_backwards, gs_own_stop, gs_step, gs_map_2d_block, gs_var_after_loop, gs_early_return, tree_sum,
+ALL = [gs_axpy, gs_partial_sums, gs_backwards, gs_own_stop, gs_step, gs_map_2d_block, gs_var_after_loop, gs_early_return, flat_clamp, lane_parity, tree_sum,
        scan_hillis_steele, tiled_matmul, block_histogram, returns_then_barrier]
