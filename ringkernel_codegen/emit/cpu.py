@@ -1,7 +1,10 @@
 """CPU emitter: numba.njit source that emulates a CUDA launch block by block, thread by thread.
 
 Kernels without barriers: each thread runs `_rk_thread(...)`; blocks run under prange when the
-kernel has no atomics (blocks are independent then). Kernels with barriers or collectives are
+kernel has no atomics (blocks are independent then); a 1-D launch of one whose threads differ only
+by global_id() runs as one flat loop over that index (_flat_loop), a grid-stride map as
+`for k: for block: for thread:` (emit/cpu_gridmap.py), one with another grid-stride loop through
+the segment writer, which interchanges the loop with the thread loop (emit/cpu_schedule.py). Kernels with barriers or collectives are
 split by passes/fission.py: locals (scalars and local arrays) become per-thread arrays and each
 segment runs for every live thread before the next starts; control flow around warp collectives
 that may diverge runs as a warp region under a per-thread active mask (emit/cpu_segments.py); grid
@@ -61,7 +64,9 @@ def emit_kernel(f: ir.Function) -> str:
     add_size_param(f)  # a dynamic shared array's launch size: a hidden last parameter
     for dev in device_functions(f):
         out.extend(emit_device(dev))
-    gridmap = None if F.needs_fission(f) else grid_map_loop(f)
+    # (the bounds-checked mode keeps the block-by-block launchers, whose failures it reports)
+    checked = CpuEmitter(f).checked
+    gridmap = None if F.needs_fission(f) or checked else grid_map_loop(f)
     if gridmap is not None:
         out.extend(emit_grid_map(f, *gridmap))
     elif F.needs_fission(f) or interchange:
@@ -109,7 +114,7 @@ def _plain_kernel(f):
     thread.block(f.body, 1)
     if not thread.in_thread_loop:
         em.lines.extend([*thread.lines, ""])
-    flat = thread.lines if thread.in_thread_loop and not shared and only_global_id(f) else None
+    flat = thread.lines if thread.in_thread_loop and not shared and not em.checked and only_global_id(f) else None
     _block_loop(f, em, blocks_independent(f) and not em.checked, flat)  # numba loses an exception raised in prange
     em.emit("for _tz in range(_bdz):", 2)
     em.emit("for _ty in range(_bdy):", 3)
