@@ -33,6 +33,7 @@ from .cpu_schedule import wants_interchange
 
 GLOBAL_ID = "(_bx * _bdx + _tx)"  # global_id()'s cpu spelling (intrinsics/indexing.toml)
 FLAT_CHUNKS = 64
+PARALLEL_THREADS = 1 << 16  # a plain launch of this many threads or more runs under prange
 
 
 def emit_device(dev: ir.Function) -> list:
@@ -68,7 +69,12 @@ def emit_kernel(f: ir.Function) -> str:
     checked = CpuEmitter(f).checked
     gridmap = None if F.needs_fission(f) or checked else grid_map_loop(f)
     if gridmap is not None:
-        out.extend(emit_grid_map(f, *gridmap))
+        em = CpuEmitter(f)
+        if blocks_independent(f):
+            serial_or_parallel(em, f, lambda name, parallel: emit_grid_map(em, *gridmap, name, parallel))
+        else:
+            emit_grid_map(em, *gridmap, "_rk_launch", False)
+        out.extend(em.lines)
     elif F.needs_fission(f) or interchange:
         out.extend(fission_kernel(f))
     else:
@@ -82,10 +88,10 @@ def _src(f):
     return os.path.basename(f.file) + (f":{f.span.line}" if f.span else "")
 
 
-def _block_loop(f, em, parallel, flat=None):
+def _block_loop(f, em, parallel, flat=None, name="_rk_launch"):
     shared = shared_allocs(f)
     em.emit(f"@njit(nogil=True, error_model='numpy', cache=True{', parallel=True' if parallel else ''})", 0)
-    em.emit(f"def _rk_launch({', '.join(['_gdx', '_gdy', '_gdz', '_bdx', '_bdy', '_bdz', *param_names(f)])}):", 0)
+    em.emit(f"def {name}({', '.join(['_gdx', '_gdy', '_gdz', '_bdx', '_bdy', '_bdz', *param_names(f)])}):", 0)
     if flat is not None:
         _flat_loop(em, parallel, flat)
     em.emit(f"for _b in {'prange' if parallel else 'range'}(_gdx * _gdy * _gdz):", 1)
@@ -115,15 +121,37 @@ def _plain_kernel(f):
     if not thread.in_thread_loop:
         em.lines.extend([*thread.lines, ""])
     flat = thread.lines if thread.in_thread_loop and not shared and not em.checked and only_global_id(f) else None
-    _block_loop(f, em, blocks_independent(f) and not em.checked, flat)  # numba loses an exception raised in prange
-    em.emit("for _tz in range(_bdz):", 2)
-    em.emit("for _ty in range(_bdy):", 3)
-    em.emit("for _tx in range(_bdx):", 4)
-    if thread.in_thread_loop:
-        em.lines.extend(indent(thread.lines, 5))
+
+    def launcher(name, parallel):
+        _block_loop(f, em, parallel, flat, name)
+        em.emit("for _tz in range(_bdz):", 2)
+        em.emit("for _ty in range(_bdy):", 3)
+        em.emit("for _tx in range(_bdx):", 4)
+        if thread.in_thread_loop:
+            em.lines.extend(indent(thread.lines, 5))
+        else:
+            em.emit(f"_rk_thread({', '.join([*CTX, *shared, *param_names(f)])})", 5)
+        em.lines.append("")
+
+    if blocks_independent(f) and not em.checked:  # numba loses an exception raised in prange
+        serial_or_parallel(em, f, launcher)
     else:
-        em.emit(f"_rk_thread({', '.join([*CTX, *shared, *param_names(f)])})", 5)
+        launcher("_rk_launch", False)
     return em.lines
+
+
+def serial_or_parallel(em, f, launcher):
+    """`launcher(name, parallel)` writes an njit launcher: a serial and a prange one, and
+    `_rk_launch`, which runs small launches serially (waking numba's workers costs more than they
+    save there, and a launch that never takes the prange one never compiles it)."""
+    launcher("_rk_launch_serial", False)
+    launcher("_rk_launch_parallel", True)
+    head = ", ".join(["_gdx", "_gdy", "_gdz", "_bdx", "_bdy", "_bdz", *param_names(f)])
+    em.emit(f"def _rk_launch({head}):", 0)
+    em.emit(f'"""Launches of fewer than {PARALLEL_THREADS} threads run serially."""', 1)
+    em.emit(f"if _gdx * _gdy * _gdz * _bdx * _bdy * _bdz >= {PARALLEL_THREADS}:", 1)
+    em.emit(f"return _rk_launch_parallel({head})", 2)
+    em.emit(f"return _rk_launch_serial({head})", 1)
 
 
 def only_global_id(f) -> bool:

@@ -10,13 +10,13 @@ barriers, and it needs no per-thread storage because nothing carries from one it
 next: the loop's locals are assigned before they are read in every iteration and are not read after
 the loop, and everything else the threads compute is recomputed (thread-index locals, block
 scalars; emit/cpu_schedule.py). The (k, block) pairs are dealt to workers in k-major chunks, under
-prange when the blocks are independent (blocks_independent).
+prange when the blocks are independent (blocks_independent; emit/cpu.py decides).
 """
 from __future__ import annotations
 
 from ..ir import nodes as ir
 from .common import source_comment
-from .cpu_emitter import JIT, JIT_PARALLEL, CpuEmitter, blocks_independent, param_names
+from .cpu_emitter import JIT, JIT_PARALLEL, CpuEmitter, param_names
 from .cpu_schedule import Schedule
 
 CHUNKS = 64
@@ -63,11 +63,11 @@ def grid_map_loop(f: ir.Function):
     return (loops[0], sched) if _private(loops[0], sched, f) else None
 
 
-def emit_grid_map(f: ir.Function, loop: ir.For, sched: Schedule) -> list:
-    em = CpuEmitter(f)
+def emit_grid_map(em: CpuEmitter, loop: ir.For, sched: Schedule, name: str, parallel: bool):
+    """The launcher `name` (under prange: parallel; only when blocks_independent) into `em`."""
+    f = em.f
     prelude = [s for s in f.body[:f.body.index(loop)] if s.target in sched.block_scalars]
     remat = list(sched.remat.values())
-    parallel = blocks_independent(f) and not em.checked  # numba loses an exception raised in prange
     where = source_comment(loop.span) or f.name
     zero = f"ringkernel: range() step is zero ({where}): the loop would never end on a GPU"
     fixed = sched.block_pure(loop.stop) and sched.block_pure(loop.step)
@@ -91,7 +91,7 @@ def emit_grid_map(f: ir.Function, loop: ir.For, sched: Schedule) -> list:
         return depth + 3
 
     em.emit(JIT_PARALLEL if parallel else JIT, 0)
-    em.emit(f"def _rk_launch({', '.join(['_gdx', '_gdy', '_gdz', '_bdx', '_bdy', '_bdz', *param_names(f)])}):", 0)
+    em.emit(f"def {name}({', '.join(['_gdx', '_gdy', '_gdz', '_bdx', '_bdy', '_bdz', *param_names(f)])}):", 0)
     em.emit('"""A grid-stride map (emit/cpu_gridmap.py): first the longest thread range, then `for k: for '
             'block: for thread:`."""', 1)
     em.emit("_nb = _gdx * _gdy * _gdz", 1)
@@ -130,7 +130,7 @@ def emit_grid_map(f: ir.Function, loop: ir.For, sched: Schedule) -> list:
     em.emit("continue", d + 1)  # this thread's range is over
     em.emit(f"{loop.var} = {em.cast(t, '_rkj')}", d)
     em.block(loop.body, d)
-    return em.lines
+    em.lines.append("")
 
 
 def _zero(em, t) -> str:
