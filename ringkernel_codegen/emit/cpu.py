@@ -10,7 +10,8 @@ segment runs for every live thread before the next starts; control flow around w
 that may diverge runs as a warp region under a per-thread active mask (emit/cpu_segments.py); grid
 barriers end one loop over the blocks and start the next (emit/cpu_fission.py). Device functions
 holding barriers or collectives are inlined into the kernel first (passes/inline.py). Stencils loop
-directly over the domain (prange over the outer axis). CpuEmitter lives in emit/cpu_emitter.py.
+directly over the domain (prange over the outer axis, or over cache tiles in 3-D: emit/cpu_stencil.py).
+CpuEmitter lives in emit/cpu_emitter.py.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from .cpu_emitter import (CTX, HEADER, JIT, JIT_PARALLEL, CpuEmitter, blocks_ind
 from .cpu_fission import fission_kernel
 from .cpu_gridmap import emit_grid_map, grid_map_loop
 from .cpu_schedule import wants_interchange
+from .cpu_stencil import open_loops
 
 GLOBAL_ID = "(_bx * _bdx + _tx)"  # global_id()'s cpu spelling (intrinsics/indexing.toml)
 FLAT_CHUNKS = 64
@@ -188,7 +190,7 @@ def _flat_loop(em, parallel, thread_lines):
 
 # ---------------------------------------------------------------- stencils
 def emit_stencil(f: ir.Function) -> str:
-    """One loop per axis of `f.space` (passes/stencil.py), the outermost a prange."""
+    """The body inside the loops over `f.space` (emit/cpu_stencil.py: plain nest, or cache tiles in 3-D)."""
     out = [HEADER.format(source=_src(f), kind="stencil", name=f.name), *py_constant_lines(f)]
     for dev in device_functions(f):
         out.extend(emit_device(dev))
@@ -201,11 +203,7 @@ def emit_stencil(f: ir.Function) -> str:
         em.emit(f"{var} = 0", 1)
         em.emit(f"{extent_var} = 1", 1)
     em.declare_locals(1, skip=IMPLICIT)
-    depth = 1
-    for i, a in enumerate(f.space.axes):
-        start = "" if isinstance(a.start, ir.Const) and a.start.value == 0 else f"{em.expr(a.start)}, "
-        em.emit(f"for {a.var} in {'p' if i == 0 and not em.checked else ''}range({start}{em.expr(a.stop)}):", depth)
-        depth += 1
+    depth = open_loops(em, f, 1)
     if any(isinstance(n, ir.Return) for n in ir.walk(f.body)):
         # an early return leaves this cell only: run the body as a per-cell function
         cell = CpuEmitter(f)
