@@ -1,14 +1,16 @@
 """CPU backend speed on every kernel kind, beside hand-written serial njit, parallel njit and NumPy.
 
     PYTHONPATH=. .venv/bin/python tools/bench/cpu_kernels.py [--quick] [--only saxpy,matmul] [--no-checked]
-        [--threads N]
+        [--threads N] [--size heat3d=512,matmul=256]
 
 Each kernel (tools/bench/cpu_kernel_defs.py) runs on `.to("cpu")`, and, unless --no-checked, on
 `.to("cpu", boundscheck=True)` where the backend has it; every variant's outputs are checked against
 NumPy's on fresh inputs first, then each is timed (fastest of several interleaved calls, after one warm-up call
 that compiles). Ratios are baseline time / ours: above 1 ours is faster. Prints a Markdown table
-with the device (CPU model), the date, numba's threads and the load average, and the process's
-peak RSS after each kernel's correctness runs (VmHWM: it only grows, a jump is that kernel's).
+with the device (CPU model), the date, numba's threads and the load average, and per kernel the
+memory one launch of ours allocates: its peak RSS above the RSS before it (rss.py: VmHWM reset
+through /proc/self/clear_refs, Linux only, else n/a), and for barrier kernels the emulation state
+its launcher allocates, computed from the np.zeros lines of the emitted source at this geometry.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import argparse
 import datetime
 import os
 import platform
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -28,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 
 import cpu_kernel_defs as K  # noqa: E402 - after sys.path
+from rss import launch_peak_mb  # noqa: E402
 
 
 @dataclass
@@ -127,15 +131,39 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def peak_rss_mb() -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+class _Sizing:
+    """Stands in for numpy while a launcher's set-up lines run: np.zeros adds up bytes instead."""
+
+    def __init__(self):
+        self.bytes = 0
+
+    def zeros(self, shape, dtype):
+        self.bytes += int(np.prod(shape)) * np.dtype(dtype).itemsize
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+
+def emulation_state_mb(kernel, geometry) -> float | None:
+    """MB the launcher of a barrier kernel allocates before its block loop, at this geometry: its
+    `name = ...` lines up to the first loop, from the emitted source (None: no such launcher)."""
+    lines = kernel.cpu_source().splitlines()
+    grid = geometry[0] if isinstance(geometry[0], tuple) else (geometry[0],)
+    block = geometry[1] if isinstance(geometry[1], tuple) else (geometry[1],)
+    grid, block = (grid + (1, 1))[:3], (block + (1, 1))[:3]
+    names = ["_rk_launch_parallel", "_rk_launch_serial"] if np.prod(grid) >= 64 else ["_rk_launch_serial"]
+    for name in [*names, "_rk_launch"]:
+        head = next((i for i, ln in enumerate(lines) if ln.startswith(f"def {name}(")), None)
+        if head is None or not any("np.zeros" in ln for ln in lines[head + 1:head + 40]):
+            continue
+        sizing = _Sizing()
+        ns = dict(zip(("_gdx", "_gdy", "_gdz", "_bdx", "_bdy", "_bdz"), grid + block), np=sizing, min=min)
+        for ln in lines[head + 1:]:
+            if not re.match(r"    \w+ = ", ln):
+                break
+            exec(ln.strip(), ns)  # noqa: S102 - a set-up line of our own generated launcher
+        return sizing.bytes / 2**20
+    return None
 
 
 def time_calls(fns: dict, args, budget_s: float) -> dict:
@@ -163,8 +191,8 @@ def ours(case: Case, geometry, checked: bool):
     return bound if geometry is None else bound[geometry]
 
 
-def run_case(case: Case, quick: bool, budget: float, checked: bool) -> dict:
-    n = SIZES[case.name][1 if quick else 0]
+def run_case(case: Case, quick: bool, budget: float, checked: bool, size: int | None = None) -> dict:
+    n = size or SIZES[case.name][1 if quick else 0]
     args, outs, geometry = case.make(n)
     fns = {"ours": ours(case, geometry, False)}
     if checked:
@@ -182,9 +210,15 @@ def run_case(case: Case, quick: bool, budget: float, checked: bool) -> dict:
         for r, g in zip(ref, got):
             if not np.allclose(g, r, rtol=2e-3, atol=1e-3):
                 raise SystemExit(f"{case.name}: {label} differs from NumPy (max abs err {np.abs(g - r).max()})")
-    row = {"case": case, "n": n, "rss": peak_rss_mb()}
+    row = {"case": case, "n": n}
     row.update(time_calls(fns, args, budget))
+    row["launch_mb"] = launch_peak_mb(fns["ours"], *args)  # after the timed calls: compiled and warm
+    row["state_mb"] = None if geometry is None else emulation_state_mb(case.kernel, geometry)
     return row
+
+
+def _mb(v) -> str:
+    return "n/a" if v is None else f"{v:.1f}"
 
 
 def fmt_row(row) -> str:
@@ -197,7 +231,8 @@ def fmt_row(row) -> str:
     met = row["serial"] / t >= case.target
     cells.append(f">= {case.target}x serial ({'met' if met else 'NOT met'})")
     cells.append(f"{row['checked'] / t:.2f}x" if "checked" in row else "n/a")
-    cells.append(f"{row['rss']:.0f}")
+    cells.append(_mb(row["launch_mb"]))
+    cells.append("-" if row["state_mb"] is None else _mb(row["state_mb"]))
     return "| " + " | ".join(cells) + " |"
 
 
@@ -207,7 +242,15 @@ def main() -> None:
     ap.add_argument("--only", default="", help="comma-separated kernel names")
     ap.add_argument("--no-checked", action="store_true", help="skip the bounds-checked variant")
     ap.add_argument("--threads", type=int, default=0, help="numba threads (default: numba's, one per CPU)")
+    ap.add_argument("--size", default="", help="comma-separated NAME=N: a kernel's size instead of its default "
+                    "(e.g. heat3d=512: a domain bigger than the last-level cache)")
     ns = ap.parse_args()
+    sizes = {}
+    for item in filter(None, ns.size.split(",")):
+        name, _, value = item.partition("=")
+        if name not in SIZES or not value.isdigit():
+            raise SystemExit(f"--size {item!r}: want NAME=N with NAME one of {', '.join(SIZES)}")
+        sizes[name] = int(value)
     if ns.threads:
         numba.set_num_threads(ns.threads)
     only = {s for s in ns.only.split(",") if s}
@@ -221,15 +264,17 @@ def main() -> None:
     print(f"- command: python tools/bench/cpu_kernels.py {' '.join(sys.argv[1:])}".rstrip())
     print()
     print("| kernel | size | ours | ours ms | vs serial njit | vs parallel njit | vs NumPy | target | "
-          "checked / unchecked time | peak RSS MB |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "checked / unchecked time | launch peak RSS MB | emulation state MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for case in CASES:
         if only and case.name not in only:
             continue
-        print(fmt_row(run_case(case, ns.quick, budget, not ns.no_checked)), flush=True)
+        print(fmt_row(run_case(case, ns.quick, budget, not ns.no_checked, sizes.get(case.name))), flush=True)
     load = os.getloadavg()
     print(f"\nload average at end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; ratio = baseline time / ours "
-          "(above 1: ours faster); checked = .to('cpu', boundscheck=True) time / unchecked")
+          "(above 1: ours faster); checked = .to('cpu', boundscheck=True) time / unchecked; launch peak RSS = "
+          "one launch's resident memory at its peak above the RSS before it; emulation state = what a barrier "
+          "kernel's launcher allocates (from its emitted np.zeros lines)")
 
 
 if __name__ == "__main__":
