@@ -1,7 +1,7 @@
 """CPU backend speed on every kernel kind, beside hand-written serial njit, parallel njit and NumPy.
 
     PYTHONPATH=. .venv/bin/python tools/bench/cpu_kernels.py [--quick] [--only saxpy,matmul] [--no-checked]
-        [--threads N] [--size heat3d=512,matmul=256]
+        [--threads N] [--size heat3d=512,matmul=256]  (heat3d also takes a shape: heat3d=34x2048x2048)
 
 Each kernel (tools/bench/cpu_kernel_defs.py) runs on `.to("cpu")`, and, unless --no-checked, on
 `.to("cpu", boundscheck=True)` where the backend has it; every variant's outputs are checked against
@@ -98,8 +98,13 @@ def make_heat2d(n):
 
 
 def make_heat3d(n):
-    u = _rng().random((n, n, n), dtype=np.float32)
+    u = _rng().random(_shape3(n), dtype=np.float32)
     return (u, np.zeros_like(u), np.float32(0.1)), [1], None
+
+
+def _shape3(n) -> tuple:
+    """A cube's edge, or a (z, y, x) shape from --size heat3d=ZxYxX."""
+    return tuple(n) if isinstance(n, tuple) else (n, n, n)
 
 
 CASES = [
@@ -111,7 +116,8 @@ CASES = [
     Case("transpose", K.transpose, "transpose", make_transpose, lambda n: 8 * n * n / 1e9, "GB/s", 0.3),
     Case("histogram", K.histogram, "histogram", make_histogram, lambda n: 4 * n / 1e9, "GB/s", 0.3),
     Case("heat2d", K.heat2d, "heat2d", make_heat2d, lambda n: (n - 2) ** 2 / 1e6, "Mcells/s", 1.0),
-    Case("heat3d", K.heat3d, "heat3d", make_heat3d, lambda n: (n - 2) ** 3 / 1e6, "Mcells/s", 1.0),
+    Case("heat3d", K.heat3d, "heat3d", make_heat3d, lambda n: np.prod([e - 2 for e in _shape3(n)]) / 1e6,
+         "Mcells/s", 1.0),
 ]
 
 SIZES = {  # full, quick
@@ -225,7 +231,8 @@ def fmt_row(row) -> str:
     case = row["case"]
     t = row["ours"]
     work = case.work(row["n"])
-    cells = [case.name, str(row["n"]), f"{work / t:.3g} {case.unit}", f"{t * 1e3:.3g}"]
+    size = "x".join(map(str, row["n"])) if isinstance(row["n"], tuple) else str(row["n"])
+    cells = [case.name, size, f"{work / t:.3g} {case.unit}", f"{t * 1e3:.3g}"]
     for b in ("serial", "parallel", "numpy"):
         cells.append(f"{row[b] / t:.2f}x")
     met = row["serial"] / t >= case.target
@@ -243,14 +250,16 @@ def main() -> None:
     ap.add_argument("--no-checked", action="store_true", help="skip the bounds-checked variant")
     ap.add_argument("--threads", type=int, default=0, help="numba threads (default: numba's, one per CPU)")
     ap.add_argument("--size", default="", help="comma-separated NAME=N: a kernel's size instead of its default "
-                    "(e.g. heat3d=512: a domain bigger than the last-level cache)")
+                    "(e.g. heat3d=512, or heat3d=34x2048x2048: domains bigger than the last-level cache)")
     ns = ap.parse_args()
     sizes = {}
     for item in filter(None, ns.size.split(",")):
         name, _, value = item.partition("=")
-        if name not in SIZES or not value.isdigit():
-            raise SystemExit(f"--size {item!r}: want NAME=N with NAME one of {', '.join(SIZES)}")
-        sizes[name] = int(value)
+        dims = value.split("x")
+        if name not in SIZES or not all(d.isdigit() for d in dims) or (len(dims) != 1 and name != "heat3d"):
+            raise SystemExit(f"--size {item!r}: want NAME=N with NAME one of {', '.join(SIZES)} "
+                             "(heat3d also takes ZxYxX)")
+        sizes[name] = int(dims[0]) if len(dims) == 1 else tuple(map(int, dims))
     if ns.threads:
         numba.set_num_threads(ns.threads)
     only = {s for s in ns.only.split(",") if s}
