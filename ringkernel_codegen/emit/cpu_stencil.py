@@ -11,7 +11,7 @@ stencil reads from; smaller domains run one tile per z-plane, which is the plain
   34x1448x1448 (8 MiB) 1.10x, 66x1024x1024 (4 MiB) 0.99x, 512^3 (1 MiB) 0.79x, 256^3 0.93x.
   Below a few MiB per plane the plain nest streams each array once from memory already and the
   prefetchers like its long runs; tiles only cut them short. Hence the threshold TILE_MIN_PLANE_BYTES.
-- tiling x as well (the CUDA block's x extent, e.g. 32 or 128 cells) 0.43-0.74x everywhere: the
+- tiling x as well (the CUDA block's x extent, e.g. 32 or 128 cells) 0.43-0.79x everywhere: the
   innermost loop must stay a long contiguous run that LLVM vectorises, so x is never tiled.
 - 2-D (2048^2, 8 KiB rows: three rows sit in L1): tiles of (16, 16) 0.44-0.50x, (16, 512) 0.64-0.94x;
   tiling only y is what prange's chunks over y already do. 2-D keeps the plain nest.
