@@ -10,7 +10,8 @@ import pytest
 from ringkernel_codegen import f32, f64, kernel
 from ringkernel_codegen.dsl import block_idx_x, local_array, shared_array, sync_threads, thread_idx_x
 
-_spec = importlib.util.spec_from_file_location("rss", Path(__file__).resolve().parents[1] / "tools" / "bench" / "rss.py")
+_RSS_PY = Path(__file__).resolve().parents[1] / "tools" / "bench" / "rss.py"
+_spec = importlib.util.spec_from_file_location("rss", _RSS_PY)
 rss = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(rss)
 
