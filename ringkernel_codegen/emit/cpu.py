@@ -26,8 +26,8 @@ from ..passes.dynamic_shared import add_size_param, cpu_shape
 from ..passes.stencil import IMPLICIT
 from ..intrinsics import Intrinsic
 from .common import device_functions, py_constant_lines, source_comment, spelling
-from .cpu_emitter import (CTX, HEADER, JIT, JIT_PARALLEL, CpuEmitter, blocks_independent, indent, inline_body, jit_for,
-                          param_names, shared_allocs)
+from .cpu_emitter import (BAD, CTX, HEADER, JIT, JIT_PARALLEL, CpuEmitter,  # noqa: F401 - CTX for cpu_ring
+                          blocks_independent, indent, inline_body, jit_for, param_names, shared_allocs)
 from .cpu_fission import fission_kernel
 from .cpu_gridmap import emit_grid_map, grid_map_loop
 from .cpu_schedule import wants_interchange
@@ -49,8 +49,8 @@ def emit_device(dev: ir.Function) -> list:
                            "emulator here", sync.span, "call the device function from a @kernel, or move the "
                            "barrier or collective out of it")
     em = CpuEmitter(dev)
-    em.emit(jit_for(len(CTX) + len(dev.params)), 0)
-    em.emit(f"def {dev.name}({', '.join([*CTX, *param_names(dev)])}):", 0)
+    em.emit(jit_for(len(em.ctx) + len(dev.params)), 0)
+    em.emit(f"def {dev.name}({', '.join([*em.ctx, *param_names(dev)])}):", 0)
     em.declare_locals(1)
     em.block(dev.body, 1)
     em.lines.append("")
@@ -92,11 +92,20 @@ def _src(f):
 
 def _block_loop(f, em, parallel, flat=None, name="_rk_launch"):
     shared = shared_allocs(f)
-    em.emit(f"@njit(nogil=True, error_model='numpy', cache=True{', parallel=True' if parallel else ''})", 0)
-    em.emit(f"def {name}({', '.join(['_gdx', '_gdy', '_gdz', '_bdx', '_bdy', '_bdz', *param_names(f)])}):", 0)
-    if flat is not None:
-        _flat_loop(em, parallel, flat)
-    em.emit(f"for _b in {'prange' if parallel else 'range'}(_gdx * _gdy * _gdz):", 1)
+    head = ['_gdx', '_gdy', '_gdz', '_bdx', '_bdy', '_bdz', *param_names(f)]
+    if em.checked:  # blocks _b0.._b1 of worker _w, its error record _rkerr[_w] (emit/cpu_checked.py calls it)
+        em.checks.launch = ("blocks", parallel, head)
+        em.emit(JIT, 0)
+        em.emit(f"def _rk_blocks({', '.join(['_b0', '_b1', '_rkerr', '_w', *head])}):", 0)
+        em.emit(f"{BAD} = _rkerr[_w]", 1)
+        em.emit("for _b in range(_b0, _b1):", 1)
+        em.emit(f"{BAD}.block = _b", 2)  # where the worker stopped, if a check raises
+    else:
+        em.emit(f"@njit(nogil=True, error_model='numpy', cache=True{', parallel=True' if parallel else ''})", 0)
+        em.emit(f"def {name}({', '.join(head)}):", 0)
+        if flat is not None:
+            _flat_loop(em, parallel, flat)
+        em.emit(f"for _b in {'prange' if parallel else 'range'}(_gdx * _gdy * _gdz):", 1)
     em.emit("_bx = _b % _gdx", 2)
     em.emit("_by = (_b // _gdx) % _gdy", 2)
     em.emit("_bz = _b // (_gdx * _gdy)", 2)
@@ -116,8 +125,8 @@ def _plain_kernel(f):
     thread = CpuEmitter(f)
     thread.in_thread_loop = inline_body(f.body)
     if not thread.in_thread_loop:
-        thread.emit(jit_for(len(CTX) + len(shared) + len(f.params)), 0)
-        thread.emit(f"def _rk_thread({', '.join([*CTX, *shared, *param_names(f)])}):", 0)
+        thread.emit(jit_for(len(thread.ctx) + len(shared) + len(f.params)), 0)
+        thread.emit(f"def _rk_thread({', '.join([*thread.ctx, *shared, *param_names(f)])}):", 0)
     thread.declare_locals(1)
     thread.block(f.body, 1)
     if not thread.in_thread_loop:
@@ -132,10 +141,12 @@ def _plain_kernel(f):
         if thread.in_thread_loop:
             em.lines.extend(indent(thread.lines, 5))
         else:
-            em.emit(f"_rk_thread({', '.join([*CTX, *shared, *param_names(f)])})", 5)
+            em.emit(f"_rk_thread({', '.join([*thread.ctx, *shared, *param_names(f)])})", 5)
         em.lines.append("")
 
-    if blocks_independent(f) and not em.checked:  # numba loses an exception raised in prange
+    if em.checked:  # one checked block function; emit/cpu_checked.py runs it on parallel workers
+        launcher("_rk_launch", blocks_independent(f))
+    elif blocks_independent(f):
         serial_or_parallel(em, f, launcher)
     else:
         launcher("_rk_launch", False)
@@ -196,7 +207,12 @@ def emit_stencil(f: ir.Function) -> str:
         out.extend(emit_device(dev))
     em = CpuEmitter(f)
     em.emit(JIT if em.checked else JIT_PARALLEL, 0)
-    em.emit(f"def _rk_launch({', '.join(param_names(f))}):", 0)
+    if em.checked:  # chunk _w of _nw of the outermost axis, its error record _rkerr[_w] (emit/cpu_checked.py)
+        em.checks.launch = ("rows", True, param_names(f))
+        em.emit(f"def _rk_rows({', '.join(['_w', '_nw', '_rkerr', *param_names(f)])}):", 0)
+        em.emit(f"{BAD} = _rkerr[_w]", 1)
+    else:
+        em.emit(f"def _rk_launch({', '.join(param_names(f))}):", 0)
     for a in f.space.axes:
         em.emit(f"{a.extent_var} = {em.expr(a.extent)}", 1)
     for var, extent_var in f.space.absent:
@@ -207,13 +223,14 @@ def emit_stencil(f: ir.Function) -> str:
     if any(isinstance(n, ir.Return) for n in ir.walk(f.body)):
         # an early return leaves this cell only: run the body as a per-cell function
         cell = CpuEmitter(f)
-        cell.emit(jit_for(6 + len(f.params)), 0)
-        cell.emit(f"def _rk_cell({', '.join(['_x', '_y', '_z', '_nx', '_ny', '_nz', *param_names(f)])}):", 0)
+        cell_args = ['_x', '_y', '_z', '_nx', '_ny', '_nz', *([BAD] if em.checked else []), *param_names(f)]
+        cell.emit(jit_for(len(cell_args)), 0)
+        cell.emit(f"def _rk_cell({', '.join(cell_args)}):", 0)
         cell.declare_locals(1, skip=IMPLICIT)
         cell.block(f.body, 1)
         cell.lines.append("")
         out.extend(cell.lines)
-        em.emit(f"_rk_cell({', '.join(['_x', '_y', '_z', '_nx', '_ny', '_nz', *param_names(f)])})", depth)
+        em.emit(f"_rk_cell({', '.join(cell_args)})", depth)
     else:
         em.block(f.body, depth)
     out.extend(em.lines)

@@ -36,17 +36,44 @@ from ringkernel_codegen.emit import cpu_rt as _rt
 '''
 
 
-_CHECKED: contextvars.ContextVar = contextvars.ContextVar("ringkernel_cpu_checked", default=False)
+class Checks:
+    """What a bounds-checked module's CpuEmitters share (emit/cpu_checked.py): the table of checked
+    accesses (site, array, axis), numbered in the emitted source (`check` of _rt.bounds), and how
+    the launcher was written (`launch`: which njit functions the Python entry calls)."""
+
+    def __init__(self):
+        self.sites: list = []
+        self.failures: list = []  # a fission kernel's run-time checks, by code - 1 (SegmentWriter.fail)
+        self.launch: tuple | None = None
+
+    def code(self, site: str, array: str, axis: int) -> int:
+        key = (site, array, axis)
+        if key not in self.sites:
+            self.sites.append(key)
+        return self.sites.index(key)
+
+
+_CHECKED: contextvars.ContextVar = contextvars.ContextVar("ringkernel_cpu_checked", default=None)
+
+# the worker's error record (emit/cpu_rt_launch.py) in a checked module: an argument after CTX
+BAD = "_rkbad"
 
 
 @contextlib.contextmanager
 def checking():
-    """CpuEmitters made inside this block write bounds-checked indices (emit/cpu_checked.py)."""
-    token = _CHECKED.set(True)
+    """CpuEmitters made inside this block write bounds-checked indices (emit/cpu_checked.py); yields
+    the module's Checks."""
+    table = Checks()
+    token = _CHECKED.set(table)
     try:
-        yield
+        yield table
     finally:
         _CHECKED.reset(token)
+
+
+def current_checks() -> Checks | None:
+    """The Checks of the bounds-checked module being written, or None (unchecked)."""
+    return _CHECKED.get()
 
 
 class CpuEmitter(PyEmitter):
@@ -58,7 +85,8 @@ class CpuEmitter(PyEmitter):
 
     def __init__(self, f: ir.Function, arrays_mode=False):
         super().__init__(f)
-        self.checked = _CHECKED.get()  # bounds-checked mode: every index checked against its extent
+        self.checks = _CHECKED.get()  # bounds-checked mode: every index checked against its extent
+        self.checked = self.checks is not None
         self.arrays_mode = arrays_mode  # locals live in per-thread arrays (fission)
         self.allocs = {n.name: n for n in ir.walk(f.body) if isinstance(n, ir.Alloc)}
         # in a segment: the scalar locals it uses, as plain variables (SegmentWriter.new_seg loads
@@ -72,6 +100,11 @@ class CpuEmitter(PyEmitter):
         # loop's variable)
         self.sched = None
         self.plain: set = set()
+
+    @property
+    def ctx(self) -> list:
+        """The context arguments of per-thread functions: CTX, and the error record when checked."""
+        return [*CTX, BAD] if self.checked else CTX
 
     def var(self, name):
         if self.arrays_mode and self.sched is not None and name in self.f.locals:
@@ -111,9 +144,7 @@ class CpuEmitter(PyEmitter):
             for axis, i in enumerate(indices):
                 text = self.expr(i)
                 if self.checked:
-                    site = f"{os.path.basename(span.file)}:{span.line}" if span is not None else self.f.name
-                    name = getattr(node, "name", arr)
-                    text = f"_rt.bounds({text}, {arr}.shape[{axis}], {site!r}, {name!r}, {axis})"
+                    text = self.bounds(text, arr, node, axis, span)
                 elif not isinstance(i, ir.Const):
                     text = f"np.uint64({text})"
                 out.append(text)
@@ -121,16 +152,21 @@ class CpuEmitter(PyEmitter):
         finally:
             self.in_index = saved
 
+    def bounds(self, index: str, arr: str, node, axis: int, span) -> str:
+        """The checked index: `index` against `arr`'s extent on `axis`; the access's site, array name
+        and axis go into the module's table (Checks), the emitted call names its code."""
+        site = f"{os.path.basename(span.file)}:{span.line}" if span is not None else self.f.name
+        code = self.checks.code(site, getattr(node, "name", arr), axis)
+        return f"_rt.bounds({index}, {arr}.shape[{axis}], {code}, {BAD})"
+
     def intrinsic(self, e):
         args = [self.expr(a) for a in e.args]
         if self.checked and e.callee.category == "atomics" and len(e.args) >= 2 and \
                 isinstance(e.args[0].type, T.ArrayType):
-            site = f"{os.path.basename(e.span.file)}:{e.span.line}" if e.span is not None else self.f.name
-            name = getattr(e.args[0], "name", args[0])
             if e.args[0].type.ndim == 1:
-                args[1] = f"_rt.bounds({args[1]}, {args[0]}.shape[0], {site!r}, {name!r}, 0)"
+                args[1] = self.bounds(args[1], args[0], e.args[0], 0, e.span)
             elif isinstance(e.args[1], ir.TupleExpr):  # arr[(i, j)]: every component against its axis
-                parts = [f"_rt.bounds({self.expr(c)}, {args[0]}.shape[{k}], {site!r}, {name!r}, {k})"
+                parts = [self.bounds(self.expr(c), args[0], e.args[0], k, e.span)
                          for k, c in enumerate(e.args[1].items)]
                 args[1] = "(" + ", ".join(parts) + ",)"
         text = self.format_spelling(e, args)
@@ -142,7 +178,7 @@ class CpuEmitter(PyEmitter):
 
     def e_Call(self, e):
         if not isinstance(e.callee, Intrinsic):
-            return f"{e.callee.ir.name}({', '.join([*CTX, *(self.expr(a) for a in e.args)])})"
+            return f"{e.callee.ir.name}({', '.join([*self.ctx, *(self.expr(a) for a in e.args)])})"
         return super().e_Call(e)
 
     def s_Assign(self, s, depth):

@@ -5,7 +5,7 @@ from ..passes import fission as F
 from ..passes import fission_program as P
 from ..passes.dynamic_shared import cpu_shape
 from .common import source_comment
-from .cpu_emitter import JIT, JIT_PARALLEL, CpuEmitter, blocks_independent, param_names, shared_allocs
+from .cpu_emitter import BAD, JIT, JIT_PARALLEL, CpuEmitter, blocks_independent, param_names, shared_allocs
 from .cpu_segments import RT_UNIFORM, SegmentWriter
 
 
@@ -129,7 +129,9 @@ class _FissionWriter(SegmentWriter):
         names = [n for n, _, _ in state]
         geometry = ["_gdx", "_gdy", "_gdz", "_bdx", "_bdy", "_bdz"]
         fn.emit(JIT, 0)  # one call per block
-        fn.emit(f"def _rk_block({', '.join(['_b', *geometry, '_nt', *names, *param_names(self.f)])}):", 0)
+        bad = [BAD] if self.checks is not None else []
+        block_args = ['_b', *geometry, '_nt', *bad, *names, *param_names(self.f)]
+        fn.emit(f"def _rk_block({', '.join(block_args)}):", 0)
         fn.emit("_bx = _b % _gdx", 1)
         fn.emit("_by = (_b // _gdx) % _gdy", 1)
         fn.emit("_bz = _b // (_gdx * _gdy)", 1)
@@ -139,9 +141,17 @@ class _FissionWriter(SegmentWriter):
         self.items(self.parts[0].items, fn, 1)
         fn.emit("return 0", 1)
         fn.lines.append("")
-        parallel = blocks_independent(self.f) and not fn.checked  # numba loses an exception raised in prange
+        parallel = blocks_independent(self.f)
         launch = CpuEmitter(self.f)
         head = ", ".join([*geometry, *param_names(self.f)])
+        if self.checks is not None:  # the Python entry (emit/cpu_checked.py) raises after the workers
+            self.checks.launch = ("fission", parallel, [*geometry, *param_names(self.f)])
+            self.checks.failures = self.failures
+            self.checks.block_args = block_args
+            self.launcher(launch, "_rk_launch_serial", head + ", _rkerr", state, geometry, False)
+            if parallel:
+                self.launcher(launch, "_rk_launch_parallel", head + ", _rkerr", state, geometry, True)
+            return RT_UNIFORM + self.segments + fn.lines + launch.lines
         self.launcher(launch, "_rk_launch_serial" if parallel else "_rk_launch", head, state, geometry, False)
         if parallel:
             self.launcher(launch, "_rk_launch_parallel", head, state, geometry, True)
@@ -162,11 +172,21 @@ class _FissionWriter(SegmentWriter):
         launch.emit(f"_nw = {f'min({CHUNKS}, _nb)' if parallel else '1'}", 1)
         for n, shape, dtype in state:
             launch.emit(f"{n}_w = np.zeros((_nw,) + {shape}, {dtype})", 1)
-        launch.emit("_rkfail = np.zeros(_nw, np.int64)", 1)
+        if self.checks is None:
+            launch.emit("_rkfail = np.zeros(_nw, np.int64)", 1)
         launch.emit(f"for _w in {'prange' if parallel else 'range'}(_nw):", 1)
         launch.emit("for _b in range(_w, _nb, _nw):", 2)
-        args = ["_b", *geometry, "_nt", *[f"{n}_w[_w]" for n, _, _ in state], *param_names(self.f)]
-        launch.emit(f"_rke = _rk_block({', '.join(args)})", 3)
+        bad = ["_rkerr[_w]"] if self.checks is not None else []
+        args = ["_b", *geometry, "_nt", *bad, *[f"{n}_w[_w]" for n, _, _ in state], *param_names(self.f)]
+        launch.emit(f"_rke = _rk_block{'_guarded' if bad else ''}({', '.join(args)})", 3)
+        if self.checks is not None:  # the worker's record: the first failure of its lowest failed block
+            launch.emit("if _rke > 0 and _rkerr[_w].what == 0:", 3)
+            launch.emit("_rkerr[_w].what = _rke", 4)
+            launch.emit("if _rkerr[_w].what != 0:", 3)
+            launch.emit("_rkerr[_w].block = _b", 4)
+            launch.emit("break", 4)
+            launch.lines.append("")
+            return
         launch.emit("if _rke != 0:", 3)
         launch.emit("_rkfail[_w] = _rke", 4)
         launch.emit("break", 4)
@@ -185,8 +205,13 @@ class _FissionWriter(SegmentWriter):
         body = self.emitter()
         shared = shared_allocs(self.f)
         body.emit("@njit(nogil=True, error_model='numpy', cache=True)", 0)
-        body.emit(f"def _rk_launch({', '.join(['_gdx', '_gdy', '_gdz', '_bdx', '_bdy', '_bdz', *param_names(self.f)])}"
-                  "):", 0)
+        head = ['_gdx', '_gdy', '_gdz', '_bdx', '_bdy', '_bdz', *param_names(self.f)]
+        if self.checks is not None:  # blocks in order; a failed check's IndexError reaches the Python entry
+            self.checks.launch = ("grid", False, head)
+            head = [*head, "_rkerr"]
+        body.emit(f"def {'_rk_grid' if self.checks is not None else '_rk_launch'}({', '.join(head)}):", 0)
+        if self.checks is not None:
+            body.emit(f"{BAD} = _rkerr[0]", 1)
         body.emit("_nb = _gdx * _gdy * _gdz", 1)
         body.emit("_nt = _bdx * _bdy * _bdz", 1)
         body.emit("_done_g = np.zeros((_nb, _nt), np.bool_)", 1)

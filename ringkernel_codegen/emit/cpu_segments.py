@@ -6,8 +6,8 @@ from ..errors import CodegenError
 from ..ir import nodes as ir
 from ..passes import fission_program as P
 from .common import source_comment
-from .cpu_emitter import (CTX, WRITEBACK, CpuEmitter, allocs_of, indent, inline_body, jit_for, param_names,
-                          shared_allocs)
+from .cpu_emitter import (BAD, CTX, WRITEBACK, CpuEmitter, allocs_of, current_checks, indent, inline_body, jit_for,
+                          param_names, shared_allocs)
 from .cpu_schedule import Schedule
 
 # `_rt_uniform(values, done)`: do the live threads agree on a value (and which)? Emitted once per fission kernel.
@@ -47,12 +47,14 @@ class SegmentWriter:
         self.segments: list = []   # generated segment functions (lines)
         self.failures: list = []   # messages of the run-time checks, by code - 1 (see fail)
         self.block_function = False  # items written into _rk_block, which returns an error code
+        self.checks = current_checks()  # bounds-checked: segments get the worker's error record
         self.nseg = 0
         self.nmask = 0
 
     def seg_args(self):
-        return ["_t", "_done", *CTX, *[f"_L_{n}" for n in self.scalars], *[f"_A_{a.name}" for a in self.local_arrays],
-                *self.shared, *param_names(self.f)]
+        bad = [BAD] if self.checks is not None else []
+        return ["_t", "_done", *CTX, *bad, *[f"_L_{n}" for n in self.scalars],
+                *[f"_A_{a.name}" for a in self.local_arrays], *self.shared, *param_names(self.f)]
 
     def emitter(self, promoted=None) -> CpuEmitter:
         """An emitter of this kernel's per-thread arrays, scheduled by self.sched."""

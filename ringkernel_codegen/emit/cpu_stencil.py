@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from .. import types as T
 from ..ir import nodes as ir
+from .cpu_emitter import BAD
 
 # A z-plane of the extent field this big or bigger: tile (see the module docstring). Between the
 # 4 MiB planes where tiling was even and the 8 MiB where it won 10%.
@@ -32,12 +33,29 @@ TILE_MIN_PLANE_BYTES = 6 << 20
 def open_loops(em, f: ir.Function, depth: int) -> int:
     """Write the loop headers over `f.space` at `depth`; returns the depth of the body."""
     space = f.space
-    outer = "range" if em.checked else "prange"  # numba loses an exception raised in prange
+    if em.checked:
+        return _checked_rows(em, space, depth)
+    outer = "prange"
     tile = tuple(f.options.get("tile") or ())
     if space.ndim == 3 and len(tile) == 3:
         return _tiled_3d(em, space, tile, outer, depth)
     for i, a in enumerate(space.axes):
         em.emit(f"for {a.var} in {outer if i == 0 else 'range'}({_start(em, a)}{em.expr(a.stop)}):", depth)
+        depth += 1
+    return depth
+
+
+def _checked_rows(em, space, depth) -> int:
+    """Bounds-checked mode: worker _w of _nw runs its contiguous run of the outer axis (its error
+    record is _rkbad; emit/cpu_checked.py runs the workers), no tiles."""
+    for i, a in enumerate(space.axes):
+        if i == 0:
+            lo, hi = em.expr(a.start), em.expr(a.stop)  # the coordinate stays an i32, as unchecked
+            em.emit(f"for {a.var} in range(np.int32(_rt.chunk_start({lo}, {hi}, _w, _nw)), "
+                    f"np.int32(_rt.chunk_start({lo}, {hi}, _w + 1, _nw))):", depth)
+            em.emit(f"{BAD}.block = {a.var}", depth + 1)  # where the worker stopped, if a check raises
+        else:
+            em.emit(f"for {a.var} in range({_start(em, a)}{em.expr(a.stop)}):", depth)
         depth += 1
     return depth
 
