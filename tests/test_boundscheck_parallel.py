@@ -202,9 +202,11 @@ def strided_scale(x: f32[:], out: f32[:], n: i32):
 
 def test_kernels_whose_indices_read_no_memory_take_the_probed_path():
     """Indices and conditions computed without loads: each block is probed, then run unchecked
-    (emit/cpu_checked_fast.py); a gather's index reads memory, so it runs checked throughout."""
+    (emit/cpu_checked_fast.py); a gather's index reads memory, so it runs checked throughout, as does
+    a grid-stride loop (interchanged with the thread loop)."""
     assert "_rk_blocks_fast" in shifted.source(backends.CPU.bounds_checked)
-    assert "_rk_blocks_fast" in strided_scale.source(backends.CPU.bounds_checked)
+    # a grid-stride loop runs interchanged with the thread loop instead (emit/cpu_schedule.py), checked throughout
+    assert "_rt.trip_count" in strided_scale.source(backends.CPU.bounds_checked)
     assert "_rk_blocks_fast" not in gather.source(backends.CPU.bounds_checked)
     n = BLOCKS * THREADS
     x = np.random.default_rng(6).random(n + 3, dtype=np.float32)
