@@ -7,7 +7,26 @@ from .types import (  # noqa: F401
 from .kernel import kernel, stencil, device, Kernel, Stencil, KernelBase, DeviceFunction, default_backend  # noqa: F401
 
 from .message import message, Array  # noqa: F401  (binds the decorator over the submodule name)
-from .ring import ring_kernel, RingKernel  # noqa: F401
-from .persistent_kernel import persistent, Persistent  # noqa: F401
 
 __version__ = "0.1.0"
+
+# Imported on first use (PEP 562), so that a process launching a cached @kernel never loads the
+# passes and the IR the actor and persistent decorators import: name -> (submodule, attribute).
+# (`message` stays eager: once anything imported the submodule, the package attribute would be it.)
+_LAZY = {"ring_kernel": ("ring", "ring_kernel"), "RingKernel": ("ring", "RingKernel"),
+         "persistent": ("persistent_kernel", "persistent"), "Persistent": ("persistent_kernel", "Persistent")}
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    module, attr = _LAZY[name]
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *_LAZY])

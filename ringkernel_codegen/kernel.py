@@ -9,14 +9,15 @@ from __future__ import annotations
 import functools
 import math
 import os
+import threading
 
-from . import backends, kinds
+from . import backends, cache, kinds, signature
 from .errors import CodegenError, CompileError, KernelRuntimeError, LaunchError, RingKernelError, user_entry
-from .ir import printer
 from .launch import (check_args, check_shared_memory, cluster_dims, config, dim3, shared_bytes_arg,
                      stage_noncontiguous)
-from .passes import dynamic_shared
-from .passes.stencil import BOUNDARIES
+
+
+_loading = threading.RLock()  # one thread loads a cached kernel's IR; the others then find it
 
 
 def default_backend() -> str:
@@ -61,16 +62,44 @@ class KernelBase:
         self.options = options
         self.name = fn.__name__
         functools.update_wrapper(self, fn)
-        self._f = self.kind.compile(self)
         self._sources: dict = {}
         self._entries: dict = {}
-        # shared_array(0, T): the one dynamic shared array (an ir.Alloc), sized at launch, or None
-        self.dynamic_shared = dynamic_shared.dynamic_array(self._f)
+        self._cache_blob = None
+        hit = cache.lookup(self)  # sets self._cache_key (None: this kernel is not cached)
+        if hit is not None:  # what a launch reads now; the IR itself on first use (__getattr__)
+            self._sources.update(hit.sources)
+            self.__dict__.update(hit.state)
+            self._sig, self._cache_blob, self._cached = hit.signature, hit.blob, hit
+        else:
+            self._f = self.kind.compile(self)
+            self._sig = signature.of(self._f)
+        # shared_array(0, T): the one dynamic shared array (signature.SharedArray), sized at launch, or None
+        self.dynamic_shared = self._sig.dynamic_shared
+        self._static_shared_bytes = self._sig.static_shared_bytes
         if self.dynamic_shared is not None and not self.kind.launched_with_grid:
             raise CodegenError(f"a {self.kind.name} cannot use dynamic shared memory (shared_array(0, ...)): it is "
                                "launched without a launch configuration", self.dynamic_shared.span,
                                "give the shared array a fixed size")
-        self._static_shared_bytes = dynamic_shared.static_bytes(self._f)
+        if hit is None:
+            self._cache_blob = cache.store(self)
+
+    def __getattr__(self, name):
+        """A kernel from the compile cache loads its IR on the first read of `_f`; `_sig` is made
+        from the IR where a subclass set only that."""
+        if name == "_f" and "_cached" in self.__dict__:
+            with _loading:
+                entry = self.__dict__.get("_cached")
+                if entry is not None:
+                    try:
+                        self._f = entry.ir()
+                    except Exception:  # noqa: BLE001 - unreadable after all: compile as on a miss
+                        self._f = self.kind.compile(self)
+                    del self.__dict__["_cached"]
+            return self.__dict__["_f"]
+        if name == "_sig" and "_f" in self.__dict__:
+            self._sig = signature.of(self._f)
+            return self._sig
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def params(self):
@@ -79,6 +108,8 @@ class KernelBase:
     @user_entry
     def ir(self) -> str:
         """The typed IR as text."""
+        from .ir import printer
+
         return printer.function(self._f)
 
     @user_entry
@@ -87,6 +118,7 @@ class KernelBase:
         b = backends.get(backend)
         if b.name not in self._sources:
             self._sources[b.name] = self.kind.emit(self, b.emit_module())
+            self._cache_blob = cache.store(self, self._cache_blob)  # the next process reuses the source too
         return self._sources[b.name]
 
     @user_entry
@@ -127,11 +159,11 @@ class KernelBase:
         then the backend's provider launches; errors reach the user as RingKernelErrors (the callers
         are entry points, so without ringkernel's frames)."""
         backend = backends.get(backend)
-        args = check_args(self._f, args, backend, kwargs)
+        args = check_args(self._sig, args, backend, kwargs)
         self.source(backend)
         grid, block = self.kind.geometry(self, given, args)
         check_shared_memory(self.name, self.dynamic_shared, self._static_shared_bytes, shared_bytes, backend)
-        args, writeback = stage_noncontiguous(self._f, args)
+        args, writeback = stage_noncontiguous(self._sig, args)
         try:
             backend.launch(self, grid, block, args, shared_bytes)
             writeback()
@@ -165,19 +197,14 @@ class KernelBase:
 
         return uses(self._f, lambda n: is_grid_sync(n) and n.callee.name == "grid_sync")
 
-    @functools.cached_property
+    @property
     def _cluster_sync_call(self):
-        """The first cluster_sync() call in the kernel or the device functions it calls, or None."""
-        from .emit.common import device_functions
-        from .ir import nodes as ir
-        from .passes.fission import is_grid_sync
-
-        return next((n for fn in (self._f, *device_functions(self._f)) for n in ir.walk(fn.body)
-                     if is_grid_sync(n) and n.callee.name == "cluster_sync"), None)
+        """The first cluster_sync() call in the kernel or the device functions it calls (its span), or None."""
+        return self._sig.cluster_sync
 
     def _cuda_args(self, args) -> list:
         out = []
-        for p, a in zip(self._f.params, args):
+        for p, a in zip(self._sig.params, args):
             if hasattr(p.type, "ndim"):
                 out.append(("array", a, not p.readonly))
                 shape = a.shape if hasattr(a, "shape") else a.__cuda_array_interface__["shape"]
@@ -233,7 +260,7 @@ class BoundKernel:
         grid, block, shared = config(key)
         kernel, backend = self.kernel, self.backend
         # shared_bytes= is the dynamic shared memory size, unless the kernel has a parameter of that name
-        keyword = "shared_bytes" not in {p.name for p in kernel.params}
+        keyword = "shared_bytes" not in {p.name for p in kernel._sig.params}
 
         @user_entry
         def launch(*args, **kwargs):
@@ -280,6 +307,8 @@ class Stencil(KernelBase):
             raise RingKernelError(f"@stencil tile {tile} has more than 1024 cells (one thread per cell)")
         if not isinstance(halo, int) or isinstance(halo, bool) or halo < 0:
             raise RingKernelError(f"@stencil halo must be a non-negative int, got {halo!r}")
+        from .passes.stencil import BOUNDARIES
+
         if boundary not in BOUNDARIES:
             raise RingKernelError(f"@stencil boundary must be one of {', '.join(BOUNDARIES)}, got {boundary!r}")
         self.tile, self.halo, self.boundary, self.ndim = tile, halo, boundary, len(tile)

@@ -5,6 +5,8 @@ source with a backend's emitter, and says the launch geometry and the CPU entry'
 The decorated objects (kernel.py, ring.py) hold a kind and ask it; nothing compares kind names.
 
     kind.compile(k)                      -> ir.Function (k: the decorated object, its options)
+    kind.cacheable, kind.cache_state(k)  -> may the compile cache (cache.py) keep it; what besides
+                                            the IR its compile set on k (restored on a cache hit)
     kind.emit(k, module)                 -> source text from one emitter module
     kind.geometry(k, given, args)        -> (grid, block) of a launch (given: k[grid, block] or None)
     kind.cpu_entry_args(grid, block, args) -> the arguments of the CPU module's _rk_launch
@@ -14,19 +16,21 @@ persistent_kernel.py, emit/*_persistent.py).
 """
 from __future__ import annotations
 
-
-from . import compile as C
 from .errors import CodegenError, LaunchError
 from .launch import check_cluster_grid, check_limits
-from .passes import dynamic_shared
 
 
 class KernelKind:
     name = "?"
     launched_with_grid = True       # k[grid, block](...) (else k(...), the kind finds the geometry)
+    cacheable = False               # cache.py may keep its IR between processes (its key covers the kind)
 
     def compile(self, k):
         raise NotImplementedError
+
+    def cache_state(self, k) -> dict:
+        """The attributes `compile` set on k besides the IR, by name (a cache hit sets them back)."""
+        return {}
 
     def emit(self, k, module) -> str:
         raise NotImplementedError
@@ -45,8 +49,11 @@ class _Kernel(KernelKind):
     """@kernel: the user gives grid and block; cluster kernels need whole clusters."""
 
     name = "kernel"
+    cacheable = True
 
     def compile(self, k):
+        from . import compile as C  # on first compile: a process served by the cache never imports it
+
         return C.compile_kernel(k.fn, self.name)
 
     def emit(self, k, module) -> str:
@@ -73,17 +80,23 @@ class _Stencil(KernelKind):
 
     name = "stencil"
     launched_with_grid = False
+    cacheable = True
 
     def compile(self, k):
+        from . import compile as C
+
         f, k.extent_field, k.fields = C.compile_stencil(k.fn, k.ndim, k.halo, k.boundary)
         f.options.update(tile=k.tile, halo=k.halo, boundary=k.boundary)  # the space is f.space; these name it
         return f
+
+    def cache_state(self, k) -> dict:
+        return {"extent_field": k.extent_field, "fields": k.fields}
 
     def emit(self, k, module) -> str:
         return module.emit_stencil(k._f)
 
     def geometry(self, k, given, args) -> tuple:
-        shapes = {p.name: tuple(a.shape) for p, a in zip(k._f.params, args) if p.name in k.fields}
+        shapes = {p.name: tuple(a.shape) for p, a in zip(k._sig.params, args) if p.name in k.fields}
         shape = shapes[k.extent_field]
         bad = {n: s for n, s in shapes.items() if s != shape}
         if bad:
@@ -126,6 +139,9 @@ class _Persistent(KernelKind):
     launched_with_grid = False
 
     def compile(self, k):
+        from . import compile as C
+        from .passes import dynamic_shared
+
         if k.stencil_form:
             f, k.extent_field, k.fields = C.compile_stencil(k.fn, k.ndim, k.halo, k.boundary)
             f.options["tile"] = k.tile

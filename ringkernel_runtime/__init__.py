@@ -1,13 +1,34 @@
-"""ringkernel runtime: binary layouts, queues, lifecycle and supervision, cpu/cuda backends."""
-from .errors import (  # noqa: F401
-    ActorFailedError, ActorTerminatedError, BackendUnavailableError, CommandTimeout, InvalidArgumentError,
-    InvalidOptionsError, LifecycleError, MessageTypeError, QueueFullError, ReceiveTimeout, RingKernelError,
-    RuntimeClosedError, UnknownPeerError,
-)
-from .lifecycle import KernelState  # noqa: F401
-from .supervisor import OneForAll, OneForOne, RestForOne, Temporary  # noqa: F401
-from .hlc import HLC, Timestamp  # noqa: F401
-from .actor_abi import RingKernelSpec, ring_kernel  # noqa: F401
-from .runtime import LaunchOptions, Runtime  # noqa: F401
-from .handle import KernelHandle, KernelStats  # noqa: F401
-from .deadletter import DeadLetter  # noqa: F401
+"""ringkernel runtime: binary layouts, queues, lifecycle and supervision, cpu/cuda backends.
+
+The names below are imported on first use (PEP 562): a process that only launches kernels on the
+cpu backend (ringkernel_runtime.backends.cpu_backend) does not load the actor runtime (Runtime,
+handles, supervision, asyncio).
+"""
+import importlib
+
+_LAZY = {
+    **dict.fromkeys(("ActorFailedError", "ActorTerminatedError", "BackendUnavailableError", "CommandTimeout",
+                     "InvalidArgumentError", "InvalidOptionsError", "LifecycleError", "MessageTypeError",
+                     "QueueFullError", "ReceiveTimeout", "RingKernelError", "RuntimeClosedError",
+                     "UnknownPeerError"), "errors"),
+    "KernelState": "lifecycle",
+    **dict.fromkeys(("OneForAll", "OneForOne", "RestForOne", "Temporary"), "supervisor"),
+    "HLC": "hlc", "Timestamp": "hlc",
+    "RingKernelSpec": "actor_abi", "ring_kernel": "actor_abi",
+    "LaunchOptions": "runtime", "Runtime": "runtime",
+    "KernelHandle": "handle", "KernelStats": "handle",
+    "DeadLetter": "deadletter",
+}
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *_LAZY])

@@ -6,8 +6,6 @@ import numpy as np
 
 from ringkernel_codegen.loader import load_source
 
-from .cpu import CpuActor
-
 
 def available() -> bool:
     return True
@@ -31,7 +29,9 @@ def start_persistent(kernel, geometry, args):
     return start(kernel, geometry, args)
 
 
-def make_actor(kernel, actor_id, capacity, initial_state, spin_ns, peer_timeout_ns, batch, node_id=0) -> CpuActor:
+def make_actor(kernel, actor_id, capacity, initial_state, spin_ns, peer_timeout_ns, batch, node_id=0):
+    from .cpu import CpuActor  # here, not at import: launching kernels does not load the actor host
+
     return CpuActor(kernel, actor_id, capacity, initial_state, spin_ns, peer_timeout_ns, batch, node_id)
 
 
