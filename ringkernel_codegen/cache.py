@@ -1,56 +1,53 @@
-"""The compile cache: a kernel's typed IR and emitted sources on disk, so a later process skips the
-front end (libcst) and the passes when nothing the compile reads has changed.
+"""The compile cache: a kernel's typed IR, launch signature and emitted sources on disk, so a later
+process skips the front end (libcst), the passes and the emitters when nothing the compile reads
+has changed.
 
-    entry = cache.lookup(k)      # at decoration: an Entry (a hit), or None (compile as usual)
-    cache.store(k, key)          # after a successful compile, and again when a source is emitted
+    entry = cache.lookup(k)          # at decoration: an Entry (a hit), or None (compile as usual)
+    blob = cache.store(k, blob)      # after a successful compile, and again when a source is emitted
 
 The key is a hash of everything the compile of a @kernel / @stencil reads:
-- the compiler itself: the format below, Python's version, numpy's, and the contents of every
-  file of ringkernel_codegen, intrinsics/ and templates/ (a changed compiler never hits);
+- the compiler: diskcache.compiler_digest() (its files, numba's version file, Python's and numpy's
+  versions) and FORMAT below;
 - the kernel's class, kind and decorator options;
 - the function: module, qualified name, source file, first line and source text (spans name
-  file:line, so moving a kernel down a file is a miss), defaults;
-- every name its source text mentions (Python tokens, so comments and strings do not count; the
-  function's own parameters and locals excepted, which the resolver looks up first) as the
-  resolver would see it (builtins < module globals < closure variables), by value: numbers,
-  strings, numpy scalars, dtypes and arrays (bytes, dtype, shape, strides; an array above
-  LARGE_ARRAY bytes, which cannot be a kernel constant, by dtype, shape and strides), tuples,
-  ringkernel types, intrinsics and other objects of trusted modules by qualified name, other
-  modules by the values of the attributes the source names, plain and @device functions
-  recursively by the same rules. Anything else (a class, a list, an arbitrary object) makes the
-  kernel uncacheable: it compiles as it always did.
+  file:line, so moving a kernel down its file is a miss), defaults;
+- every name its source mentions (Python's tokens: comments and string contents do not count; the
+  function's parameters and locals excepted, which the resolver, collecting them first as Python
+  does, never looks up outside) as the resolver sees it (builtins < module globals < closure
+  variables), by value: numbers, strings, numpy scalars, dtypes and arrays (bytes, dtype, shape,
+  strides; an array above LARGE_ARRAY bytes, which cannot be a kernel constant, by dtype, shape
+  and strides), tuples, ringkernel types, intrinsics, and objects of trusted modules (math, numpy,
+  numba, ringkernel_codegen) by qualified name; other modules by the values of the attributes the
+  source names; plain and @device functions recursively by the same rules. Anything else (a
+  class, a list, an arbitrary object) makes the kernel uncacheable: it compiles as it always did.
 
-An entry is one pickle file under <cache root>/kernels (loader.cache_root(): RINGKERNEL_CACHE_DIR or
-~/.cache/ringkernel, beside the generated sources numba caches; a temp folder when that is not
-writable). Its outer pickle holds only builtins: the typed IR (itself pickled, with its digest,
-unpickled on first use: Entry.ir), the kind's extra state and the sources emitted so far, by
-backend name. Unreadable, corrupt or mismatching entries are misses, never errors; a kernel whose
-compile fails is never stored, so its error is raised again each time. RINGKERNEL_CACHE=0 turns
-the cache off. The files are pickles: the cache folder must be as trusted as numba's.
+An entry (diskcache.read/write: one pickle file, its folder and pruning there) holds the typed IR
+(pickled on its own, with its digest checked at lookup, unpickled on the first read of k._f:
+Entry.ir), the signature (signature.py), the kind's state (kinds.KernelKind.cache_state) and the
+sources emitted so far, by backend name. Unreadable, corrupt or mismatching entries are misses,
+never errors; a kernel whose compile fails is never stored, so its error is raised again each
+time. RINGKERNEL_CACHE=0 turns the cache off. The files are pickles: the cache folder must be as
+trusted as numba's.
 """
 from __future__ import annotations
 
 import builtins
-import functools
 import hashlib
 import io
-import os
 import pickle
 import re
 import sys
-import tempfile
 import tokenize
 import types as pytypes
-from pathlib import Path
 
 import numpy as np
 
+from . import diskcache
 from . import types as T
-from .intrinsics import Intrinsic, data_dir, table
+from .intrinsics import Intrinsic, table
 from .signature import Signature
 
 FORMAT = 1
-ENV = "RINGKERNEL_CACHE"
 # CUDA's constant memory is 64 KiB (passes/resolve_globals.MAX_CONSTANT_BYTES): a bigger module-level
 # array can only be reached through attributes such as .shape, so its bytes need not be hashed
 LARGE_ARRAY = 1 << 20
@@ -62,36 +59,11 @@ class Uncacheable(Exception):
     """Something the compile may read cannot be hashed: compile without the cache."""
 
 
-def enabled() -> bool:
-    return os.environ.get(ENV, "1") not in ("0", "")
-
-
-# ------------------------------------------------------------------------------ the key
-@functools.cache
-def compiler_digest() -> str:
-    """A digest of the compiler's own files: the package's .py files, intrinsics/ and templates/."""
-    h = hashlib.sha256(f"{FORMAT} {sys.version} {np.__version__}".encode())
-    package = Path(__file__).resolve().parent
-    roots = [(package, (".py",))] + [(data_dir(name), (".toml", ".j2", ".cuh", ".cu")) for name in ("intrinsics", "templates")]
-    for root, suffixes in roots:
-        for path in sorted(_files(root, suffixes)):
-            h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()
-
-
-def _files(root: Path, suffixes: tuple):
-    for entry in os.scandir(root):
-        if entry.is_dir() and entry.name != "__pycache__":
-            yield from _files(Path(entry.path), suffixes)
-        elif entry.name.endswith(suffixes):
-            yield Path(entry.path)
-
-
 def key(k) -> str | None:
     """The cache key of decorated kernel `k`, or None when something it reads cannot be hashed."""
     try:
         desc = _Describer()
-        parts = [compiler_digest(), f"{type(k).__module__}.{type(k).__qualname__}", k.kind.name,
+        parts = [FORMAT, diskcache.compiler_digest(), f"{type(k).__module__}.{type(k).__qualname__}", k.kind.name,
                  desc.value(tuple(sorted(k.options.items())), frozenset()), desc.function(k.fn)]
     except Exception:  # noqa: BLE001 - Uncacheable, no source, ...: compile as without a cache
         return None
@@ -227,21 +199,8 @@ def _qualified(v) -> str | None:
 
 
 # ------------------------------------------------------------------------------ entries
-def _folders() -> list:
-    from .loader import cache_root
-
-    out = []
-    try:
-        out.append(cache_root() / "kernels")
-    except OSError:
-        pass
-    uid = os.getuid() if hasattr(os, "getuid") else "user"
-    out.append(Path(tempfile.gettempdir()) / f"ringkernel-{uid}" / "kernels")
-    return out
-
-
-def _file(folder: Path, k, key_: str) -> Path:
-    return folder / f"{re.sub(r'[^A-Za-z0-9_]', '_', k.name)[:40]}-{key_[:40]}.pkl"
+def _file(k, key_: str) -> str:
+    return f"{re.sub(r'[^A-Za-z0-9_]', '_', k.name)[:40]}-{key_[:40]}.pkl"
 
 
 class Entry:
@@ -262,26 +221,23 @@ class Entry:
 def lookup(k) -> Entry | None:
     """The entry of kernel `k` (a hit) or None (a miss, an unreadable entry, or the cache off); on
     None, k._cache_key says whether a successful compile may be stored."""
-    k._cache_key = key(k) if enabled() and k.kind.cacheable else None
+    k._cache_key = key(k) if diskcache.enabled() and k.kind.cacheable else None
     if k._cache_key is None:
         return None
-    for folder in _folders():
-        try:
-            with open(_file(folder, k, k._cache_key), "rb") as fh:
-                data = pickle.load(fh)
-            if data["format"] != FORMAT or data["key"] != k._cache_key or \
-                    data["digest"] != hashlib.sha256(data["ir"]).hexdigest() or \
-                    not isinstance(data["signature"], Signature):
-                continue
-            return Entry(k._cache_key, data)
-        except Exception:  # noqa: BLE001 - missing, unreadable or corrupt: a miss
-            continue
-    return None
+    data = diskcache.read(_file(k, k._cache_key))
+    try:
+        if data["format"] != FORMAT or data["key"] != k._cache_key or \
+                data["digest"] != hashlib.sha256(data["ir"]).hexdigest() or \
+                not isinstance(data["signature"], Signature):
+            return None
+        return Entry(k._cache_key, data)
+    except Exception:  # noqa: BLE001 - not an entry of ours: a miss
+        return None
 
 
 def store(k, blob: bytes | None = None) -> bytes | None:
-    """Write kernel `k`'s entry (its IR, kind state and emitted sources); returns the IR blob (pass it
-    back next time to skip pickling again), or None when `k` cannot be stored. Never raises."""
+    """Write kernel `k`'s entry (its IR, signature, kind state and emitted sources); returns the IR
+    blob (pass it back next time to skip pickling again), or None when `k` cannot be stored. Never raises."""
     if getattr(k, "_cache_key", None) is None:
         return None
     try:
@@ -295,16 +251,7 @@ def store(k, blob: bytes | None = None) -> bytes | None:
     except Exception:  # noqa: BLE001 - an IR that does not pickle is simply not cached
         k._cache_key = None
         return None
-    for folder in _folders():
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            path = _file(folder, k, k._cache_key)
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(payload)
-            os.replace(tmp, path)
-            return blob
-        except OSError:
-            continue
+    diskcache.write(_file(k, k._cache_key), payload)
     return blob
 
 
@@ -339,4 +286,4 @@ class _Unpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"unknown persistent id {pid!r}")
 
 
-__all__ = ["ENV", "Entry", "FORMAT", "Uncacheable", "compiler_digest", "enabled", "key", "lookup", "store"]
+__all__ = ["Entry", "FORMAT", "Uncacheable", "key", "lookup", "store"]

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import functools
 import importlib
-import tomllib
+import inspect
+import textwrap
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -116,12 +117,60 @@ def data_dir(name: str) -> Path:
 
 @functools.lru_cache(maxsize=None)
 def table() -> dict[str, Intrinsic]:
-    """Every intrinsic by name, loaded once from intrinsics/*.toml."""
-    return load_table(data_dir("intrinsics"))
+    """Every intrinsic by name, loaded once from intrinsics/*.toml, the dsl's described (describe).
+    A process whose compiler files are those of an earlier one unpickles that one's table
+    (diskcache.remembered): parsing the TOML was most of what `import ringkernel_codegen.dsl` cost."""
+    from .diskcache import remembered
+
+    return remembered("intrinsics", _described_table)
+
+
+def _described_table() -> dict[str, Intrinsic]:
+    out = load_table(data_dir("intrinsics"))
+    for entry in out.values():
+        if entry.scope != "ring":  # the dsl's names; the ring context's operations are ctx.<name>()
+            describe(entry)
+    return out
+
+
+# Structural arguments keep their spec's name; value arguments are called x, y, z, w in order
+# (then x4, x5, ...: philox4x32 takes six words).
+_NAMED_SPECS = ("array", "index", "shape", "dtype")
+_VALUE_NAMES = ("x", "y", "z", "w")
+
+
+def _param_names(params: tuple) -> list:
+    values = iter(_VALUE_NAMES + tuple(f"x{i}" for i in range(len(_VALUE_NAMES), len(params))))
+    return [spec if spec in _NAMED_SPECS else next(values) for spec in params]
+
+
+def _docstring(entry) -> str:
+    """The entry's doc, then its table signature and the types its T and E may bind to."""
+    lines = [*textwrap.wrap(entry.doc, 96), "", f"Table signature: {entry.name}{entry.signature()}"]
+    if entry.T:
+        lines.append(f"T: {', '.join(entry.T)}")
+    if entry.E:
+        lines.append(f"E: {', '.join(entry.E)}")
+    return "\n".join(lines)
+
+
+def describe(entry: Intrinsic) -> None:
+    """Give a dsl intrinsic what help(), inspect.signature() and notebooks read off a function.
+
+    The entries are the registry's own objects (resolve.py recognises them by type), so the
+    attributes are set on them rather than on wrappers; the dataclass is frozen, hence
+    object.__setattr__.
+    """
+    params = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_ONLY) for n in _param_names(entry.params)]
+    for attr, value in (("__name__", entry.name), ("__qualname__", entry.name), ("__module__", f"{__package__}.dsl"),
+                        ("__doc__", _docstring(entry)), ("__signature__", inspect.Signature(params))):
+        object.__setattr__(entry, attr, value)
 
 
 def load_table(folder: Path) -> dict[str, Intrinsic]:
     """Every intrinsic of the *.toml files in `folder`, by name; schema errors name file and entry."""
+    import tomllib  # here: a process that unpickles the table (table()) never parses TOML
+
     out: dict[str, Intrinsic] = {}
     for path in sorted(Path(folder).glob("*.toml")):
         with open(path, "rb") as fh:

@@ -83,7 +83,7 @@ def run(folder: Path, cache: Path, **env) -> dict:
 
 
 def entries(cache: Path) -> set:
-    return set((cache / "kernels").glob("*.pkl")) if (cache / "kernels").is_dir() else set()
+    return set((cache / "kernels").glob("k-*.pkl")) if (cache / "kernels").is_dir() else set()  # kernel k
 
 
 @pytest.fixture(scope="module")
