@@ -23,7 +23,7 @@ ENV = "RINGKERNEL_CACHE"
 FORMAT = 1
 PACKAGE = Path(__file__).resolve().parent
 DATA_SUFFIXES = {"intrinsics": (".toml",), "templates": (".j2", ".cuh", ".cu")}
-MAX_FILES = 4000   # per folder; a store beyond it removes the oldest quarter
+MAX_FILES = 2000   # per folder; a store beyond it removes the oldest quarter
 
 
 def enabled() -> bool:

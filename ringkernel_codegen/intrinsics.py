@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import inspect
-import textwrap
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -146,6 +144,8 @@ def _param_names(params: tuple) -> list:
 
 def _docstring(entry) -> str:
     """The entry's doc, then its table signature and the types its T and E may bind to."""
+    import textwrap
+
     lines = [*textwrap.wrap(entry.doc, 96), "", f"Table signature: {entry.name}{entry.signature()}"]
     if entry.T:
         lines.append(f"T: {', '.join(entry.T)}")
@@ -161,6 +161,8 @@ def describe(entry: Intrinsic) -> None:
     attributes are set on them rather than on wrappers; the dataclass is frozen, hence
     object.__setattr__.
     """
+    import inspect  # here: a table remembered from an earlier process comes described
+
     params = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_ONLY) for n in _param_names(entry.params)]
     for attr, value in (("__name__", entry.name), ("__qualname__", entry.name), ("__module__", f"{__package__}.dsl"),
                         ("__doc__", _docstring(entry)), ("__signature__", inspect.Signature(params))):

@@ -284,3 +284,23 @@ def test_unreadable_ir_on_a_hit_is_compiled(in_process, monkeypatch):
     y = np.ones(N, np.float32)
     k.to("cpu")[1, N](X, y, N)
     assert y.tolist() == (X * 3.0).tolist() and "xi" in k.ir()
+
+
+def test_remembered_values_and_pruning(in_process, monkeypatch):
+    from ringkernel_codegen import diskcache
+
+    calls = []
+
+    def make():
+        calls.append(1)
+        return {"table": [1, 2, 3]}
+
+    assert diskcache.remembered("probe", make) == diskcache.remembered("probe", make) == {"table": [1, 2, 3]}
+    assert len(calls) == 1                                             # the second came from the file
+    (path,) = (in_process / "cache" / "kernels").glob("probe-*.pkl")
+    path.write_bytes(b"\x80garbage")
+    assert diskcache.remembered("probe", make) == {"table": [1, 2, 3]} and len(calls) == 2
+    monkeypatch.setattr(diskcache, "MAX_FILES", 8)
+    for i in range(12):
+        diskcache.write(f"filler-{i}.pkl", b"x")
+    assert len(list(path.parent.iterdir())) < 12                      # the oldest were removed
