@@ -17,7 +17,9 @@ result against NumPy's. Cases, run round-robin and reported as the fastest of --
   is a prange over blocks), cold (a fresh folder, so a fresh __pycache__, every run) and warm.
 
 The children write and read bytecode (.pyc) as a user's process does (PYTHONDONTWRITEBYTECODE is
-dropped from their environment; one priming run writes it). A warm ringkernel child exits with an
+dropped from their environment; one priming run per case writes it, under a PYTHONPYCACHEPREFIX in
+the scratch folder, so no source tree is written to). --before DIR adds the warm start of another
+tree's ringkernel (a checkout of main: the same start without the compile cache) in the same run. A warm ringkernel child exits with an
 error if libcst was imported. Target: warm <= 1.2x the serial njit warm baseline.
 """
 from __future__ import annotations
@@ -94,8 +96,9 @@ class Case:
     """One kind of child process: its script, where it lives, its environment, and cold or warm."""
 
     def __init__(self, label: str, source: str, scratch: Path, warm: bool, env: dict | None = None,
-                 args: tuple = ()):
-        self.label, self.source, self.warm, self.args = label, textwrap.dedent(source), warm, args
+                 args: tuple = (), root: Path = ROOT):
+        self.label, self.source, self.warm, self.args, self.root = label, textwrap.dedent(source), warm, args, root
+        self.pycache = scratch / "pycache"
         self.scratch = scratch / label.replace(" ", "_").replace(",", "").replace("=", "")
         self.env = env or {}
         self.times: list[float] = []
@@ -112,7 +115,8 @@ class Case:
     def run(self, record: bool = True) -> None:
         folder = self._folder(fresh=not self.warm)
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-        env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+        env["PYTHONPYCACHEPREFIX"] = str(self.pycache)  # bytecode for every case, written nowhere in a tree
+        env["PYTHONPATH"] = str(self.root) + os.pathsep + env.get("PYTHONPATH", "")
         env["RINGKERNEL_CACHE_DIR"] = str(folder / "rk_cache")
         env.update(self.env)
         r0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
@@ -139,6 +143,9 @@ class Case:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=7, help="child processes per case (the fastest is reported)")
+    ap.add_argument("--before", type=Path, default=None,
+                    help="another source tree of ringkernel (e.g. a checkout of main without the compile cache): its "
+                         "warm start is measured in the same run, as the 'before' row")
     ns = ap.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="rk_cpu_start_"))
     try:
@@ -154,6 +161,8 @@ def main() -> None:
             "njit parallel warm": Case("njit parallel warm", NJIT.format(parallel=", parallel=True"), scratch,
                                        warm=True),
         }
+        if ns.before is not None:
+            cases["before warm"] = Case("before warm", OURS, scratch, warm=True, root=ns.before.resolve())
         load = os.getloadavg()
         for case in cases.values():  # bytecode written, warm caches filled
             case.run(record=False)
@@ -177,9 +186,11 @@ def main() -> None:
     print()
     print("| start | figure | ringkernel | njit(cache=True) serial | ratio | njit(cache=True, parallel=True) | ratio |")
     print("|---|---|---|---|---|---|---|")
-    rows = (("cold (empty caches)", "ringkernel cold", "cold"),
+    rows = [("cold (empty caches)", "ringkernel cold", "cold"),
             ("warm (compile-cache hit)", "ringkernel warm", "warm"),
-            ("warm, RINGKERNEL_CACHE=0", "ringkernel warm, RINGKERNEL_CACHE=0", "warm"))
+            ("warm, RINGKERNEL_CACHE=0", "ringkernel warm, RINGKERNEL_CACHE=0", "warm")]
+    if ns.before is not None:
+        rows.append((f"warm, before: {ns.before}", "before warm", "warm"))
     for title, ours, base in rows:
         for figure, attr in (("wall s", "best"), ("cpu s", "best_cpu")):
             t = getattr(cases[ours], attr)
