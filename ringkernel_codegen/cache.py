@@ -7,7 +7,7 @@ has changed.
 
 The key is a hash of everything the compile of a @kernel / @stencil reads:
 - the compiler: diskcache.compiler_digest() (its files, numba's version file, Python's and numpy's
-  versions) and FORMAT below;
+  versions; none when its files changed since this process imported them) and FORMAT below;
 - the kernel's class, kind and decorator options;
 - the function: module, qualified name, source file, first line and source text (spans name
   file:line, so moving a kernel down its file is a miss), defaults;
@@ -16,9 +16,9 @@ The key is a hash of everything the compile of a @kernel / @stencil reads:
   does, never looks up outside) as the resolver sees it (builtins < module globals < closure
   variables), by value: numbers, strings, numpy scalars, dtypes and arrays (bytes, dtype, shape,
   strides; an array above LARGE_ARRAY bytes, which cannot be a kernel constant, by dtype, shape
-  and strides), tuples, ringkernel types, intrinsics, and objects of trusted modules (math, numpy,
-  numba, ringkernel_codegen) by qualified name; other modules by the values of the attributes the
-  source names; plain and @device functions recursively by the same rules. Anything else (a
+  and strides), tuples, ringkernel types, intrinsics, and objects of trusted modules (math,
+  typing, numpy, numba, ringkernel_codegen) by qualified name; other modules by the values of the
+  attributes the source names; plain and @device functions recursively by the same rules. Anything else (a
   class, a list, an arbitrary object) makes the kernel uncacheable: it compiles as it always did.
 
 An entry (diskcache.read/write: one pickle file, its folder and pruning there) holds the typed IR
@@ -51,7 +51,7 @@ FORMAT = 1
 # CUDA's constant memory is 64 KiB (passes/resolve_globals.MAX_CONSTANT_BYTES): a bigger module-level
 # array can only be reached through attributes such as .shape, so its bytes need not be hashed
 LARGE_ARRAY = 1 << 20
-TRUSTED = ("builtins", "math", "cmath", "numpy", "numba", "ringkernel_codegen")
+TRUSTED = ("builtins", "math", "cmath", "typing", "numpy", "numba", "ringkernel_codegen")
 _NAME = re.compile(r"[A-Za-z_]\w*")
 
 
@@ -62,8 +62,11 @@ class Uncacheable(Exception):
 def key(k) -> str | None:
     """The cache key of decorated kernel `k`, or None when something it reads cannot be hashed."""
     try:
+        compiler = diskcache.compiler_digest()
+        if compiler is None:
+            return None
         desc = _Describer()
-        parts = [FORMAT, diskcache.compiler_digest(), f"{type(k).__module__}.{type(k).__qualname__}", k.kind.name,
+        parts = [FORMAT, compiler, f"{type(k).__module__}.{type(k).__qualname__}", k.kind.name,
                  desc.value(tuple(sorted(k.options.items())), frozenset()), desc.function(k.fn)]
     except Exception:  # noqa: BLE001 - Uncacheable, no source, ...: compile as without a cache
         return None

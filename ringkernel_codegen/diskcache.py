@@ -81,20 +81,33 @@ def _numba_version_file() -> Path | None:
     return path if path is not None and path.is_file() else None
 
 
-@functools.cache
-def compiler_digest() -> str:
-    """A digest of the compiler: the contents of its files (and numba's version file), Python's and
-    numpy's versions. Hashing
-    the contents takes a while, so the digest is remembered under the files' sizes and mtimes (what
-    Python itself trusts to reuse a .pyc)."""
+def _stats() -> tuple:
+    """The compiler's files and a fingerprint of their paths, sizes and mtimes (what Python itself
+    trusts to reuse a .pyc)."""
     import numpy as np
 
     files = _compiler_files()
-    stats = hashlib.sha256(f"{FORMAT} {sys.version} {np.__version__}".encode())
-    for root, path in files:
+    h = hashlib.sha256(f"{FORMAT} {sys.version} {np.__version__}".encode())
+    for _, path in files:
         st = path.stat()
-        stats.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
-    name = f"compiler-{stats.hexdigest()[:40]}.txt"
+        h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    return files, h.hexdigest()
+
+
+# taken when the compiler is imported: a digest is only given for the files this process runs
+_LOADED = _stats()
+
+
+@functools.cache
+def compiler_digest() -> str | None:
+    """A digest of the compiler: the contents of its files (and numba's version file), Python's and
+    numpy's versions; None when the files changed since this process imported them (its code is
+    not theirs: nothing is cached). Hashing the contents takes a while, so the digest is remembered
+    under the files' fingerprint (_stats)."""
+    import numpy as np
+
+    files, fingerprint = _LOADED
+    name = f"compiler-{fingerprint[:40]}.txt"
     for folder in folders() if enabled() else ():
         try:
             digest = (folder / name).read_text()
@@ -103,8 +116,13 @@ def compiler_digest() -> str:
         except OSError:
             continue
     h = hashlib.sha256(f"{FORMAT} {sys.version} {np.__version__}".encode())
-    for root, path in files:
-        h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    try:
+        for root, path in files:
+            h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    except OSError:
+        return None
+    if _stats()[1] != fingerprint:
+        return None
     digest = h.hexdigest()
     if enabled():
         write(name, digest.encode())
@@ -152,9 +170,10 @@ def _prune(folder: Path) -> None:
 
 def remembered(name: str, make):
     """make()'s result; a later process with the same compiler unpickles it instead of calling make."""
-    if not enabled():
+    digest = compiler_digest() if enabled() else None
+    if digest is None:
         return make()
-    file = f"{name}-{compiler_digest()[:40]}.pkl"
+    file = f"{name}-{digest[:40]}.pkl"
     value = read(file)
     if value is None:
         value = make()

@@ -304,3 +304,19 @@ def test_remembered_values_and_pruning(in_process, monkeypatch):
     for i in range(12):
         diskcache.write(f"filler-{i}.pkl", b"x")
     assert len(list(path.parent.iterdir())) < 12                      # the oldest were removed
+
+
+def test_compiler_files_changed_since_import_disable_the_cache(monkeypatch):
+    """A process whose compiler files were edited after it imported them runs code the files no
+    longer describe: it neither reads nor writes entries."""
+    from ringkernel_codegen import diskcache
+
+    files, _ = diskcache._LOADED
+    monkeypatch.setattr(diskcache, "_LOADED", (files, "0" * 64))   # as if the files had changed since
+    diskcache.compiler_digest.cache_clear()
+    try:
+        assert diskcache.compiler_digest() is None
+        assert cache.key(make_scaled(2.0)) is None
+        assert diskcache.remembered("probe-edited", lambda: 5) == 5
+    finally:
+        diskcache.compiler_digest.cache_clear()
