@@ -17,6 +17,12 @@ _LAZY = {"ring_kernel": ("ring", "ring_kernel"), "RingKernel": ("ring", "RingKer
          "persistent": ("persistent_kernel", "persistent"), "Persistent": ("persistent_kernel", "Persistent")}
 
 
+__all__ = ["RingKernelError", "CodegenError", "LaunchError", "CompileError", "KernelRuntimeError",
+           "BackendUnavailableError", "f32", "f64", "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64",
+           "boolean", "Field1D", "Field2D", "Field3D", "kernel", "stencil", "device", "Kernel", "Stencil",
+           "KernelBase", "DeviceFunction", "default_backend", "message", "Array", *_LAZY]
+
+
 def __getattr__(name):
     if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
