@@ -1,26 +1,27 @@
 """Process start on the cpu backend: import, decorate and launch saxpy in a fresh process, beside a
 hand-written @numba.njit(cache=True) saxpy started the same way.
 
-    PYTHONPATH=. .venv/bin/python tools/bench/cpu_start.py [--runs 7]
+    PYTHONPATH=. .venv/bin/python tools/bench/cpu_start.py [--runs 7] [--before DIR]
 
 Each figure is the wall time (and, beside it, the user + system CPU time) of a whole child process
-(interpreter start to exit) that imports
-numpy and ringkernel (or numba), decorates saxpy, launches it once on a small array and checks the
-result against NumPy's. Cases, run round-robin and reported as the fastest of --runs each:
+(interpreter start to exit) that imports numpy and ringkernel (or numba), decorates saxpy, launches
+it once on a small array and checks the result against NumPy's. Cases, run round-robin and
+reported as the fastest of --runs each:
 
 - ringkernel cold: a fresh RINGKERNEL_CACHE_DIR every run (front end, passes, emission, numba compile);
 - ringkernel warm: the same cache folder every run, after one priming run (a compile-cache hit:
   no libcst, no passes, no emission; numba loads its cached machine code);
 - ringkernel warm, RINGKERNEL_CACHE=0: numba's cache warm but the kernel compiled again by the
-  front end and passes (what every start cost before the compile cache);
+  front end and passes (the compile cache off; the lazy imports still help);
 - baselines: @numba.njit(cache=True) saxpy, serial and parallel=True (the cpu backend's launcher
   is a prange over blocks), cold (a fresh folder, so a fresh __pycache__, every run) and warm.
 
 The children write and read bytecode (.pyc) as a user's process does (PYTHONDONTWRITEBYTECODE is
 dropped from their environment; one priming run per case writes it, under a PYTHONPYCACHEPREFIX in
 the scratch folder, so no source tree is written to). --before DIR adds the warm start of another
-tree's ringkernel (a checkout of main: the same start without the compile cache) in the same run. A warm ringkernel child exits with an
-error if libcst was imported. Target: warm <= 1.2x the serial njit warm baseline.
+tree's ringkernel (a checkout of main: the same start without the compile cache) in the same run.
+A warm ringkernel child exits with an error if libcst was imported. Target: warm <= 1.2x the serial
+njit warm baseline.
 """
 from __future__ import annotations
 
@@ -120,8 +121,8 @@ class Case:
         env["RINGKERNEL_CACHE_DIR"] = str(folder / "rk_cache")
         env.update(self.env)
         r0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
-        done = subprocess.run([sys.executable, str(folder / "start_saxpy.py"), *(self.args if record else ())], env=env, cwd=folder,
-                              capture_output=True, text=True)
+        argv = [sys.executable, str(folder / "start_saxpy.py"), *(self.args if record else ())]
+        done = subprocess.run(argv, env=env, cwd=folder, capture_output=True, text=True)
         elapsed, r1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
         if done.returncode != 0:
             raise SystemExit(f"{self.label}: the child failed ({done.returncode}):\n{done.stdout}{done.stderr}")
