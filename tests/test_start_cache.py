@@ -44,6 +44,10 @@ try:
     y = np.ones({N}, dtype=np.float32)
     kmod.k.to("cpu")[1, {N}](x, y, np.int32({N}))
     out["y"] = y.tolist()
+    try:
+        kmod.k.to("cpu")[1, {N}](x.astype(np.float64), y, np.int32({N}))
+    except Exception as exc:
+        out["launch_error"] = f"{{type(exc).__name__}}: {{exc}}"
     out["ir"] = kmod.k.ir()
     out["params"] = [p.name for p in kmod.k.params]
 except Exception as exc:
@@ -107,6 +111,8 @@ def test_second_process_hits_without_libcst(dirs):
     assert first["y"] == expect and first["libcst"]            # compiled: the front end ran
     assert second["y"] == expect and not second["libcst"]      # from the cache
     assert second["ir"] == first["ir"] and second["params"] == ["x", "y", "n"]
+    assert second["launch_error"] == first["launch_error"]            # argument checks read the signature
+    assert first["launch_error"].startswith("LaunchError: argument 'x' must have dtype float32")
     assert len(entries(cache) - before) == 1
     off = run(src, cache, RINGKERNEL_CACHE="0")                 # the cache turned off: compiled again
     assert off["y"] == expect and off["libcst"]
