@@ -224,4 +224,4 @@ def test_thread_index_kernels_keep_the_block_loops(target):
     S.lane_parity.to(target)[3, B](y, n)
     i = np.arange(n)
     np.testing.assert_array_equal(y, i * 10 + (i % B) % 2)
-    assert "for _c in" not in S.lane_parity.cpu_source() and "for _c in" in S.flat_clamp.cpu_source()
+    assert "for _cu in" not in S.lane_parity.cpu_source() and "for _cu in" in S.flat_clamp.cpu_source()

@@ -188,7 +188,8 @@ def _flat_loop(em, parallel, thread_lines):
     em.emit("if _gdy == 1 and _gdz == 1 and _bdy == 1 and _bdz == 1:", 1)
     em.emit("_ng = _gdx * _bdx", 2)
     em.emit(f"_nch = min(_gdx, {FLAT_CHUNKS})", 2)
-    em.emit(f"for _c in {'prange' if parallel else 'range'}(_nch):", 2)
+    em.emit(f"for _cu in {'prange' if parallel else 'range'}(_nch):", 2)
+    em.emit("_c = np.int64(_cu)", 3)  # prange's index may be unsigned: uint64 * int64 is a float in numba
     em.emit("_bx = 0", 3)
     em.emit("_by = 0", 3)
     em.emit("_bz = 0", 3)

@@ -118,7 +118,8 @@ def emit_grid_map(em: CpuEmitter, loop: ir.For, sched: Schedule, name: str, para
         em.emit(f"_rkn = max(_rkn, _rt.trip_count({em.expr(loop.start)}, {em.expr(loop.stop)}, _rkc))", d)
     em.emit("_rkq = _rkn * _nb", 1)
     em.emit(f"_nch = min(_rkq, {CHUNKS})", 1)
-    em.emit(f"for _c in {'prange' if parallel else 'range'}(_nch):", 1)
+    em.emit(f"for _cu in {'prange' if parallel else 'range'}(_nch):", 1)
+    em.emit("_c = np.int64(_cu)", 2)  # prange's index may be unsigned: uint64 * int64 is a float in numba
     em.emit("for _q in range(_c * _rkq // _nch, (_c + 1) * _rkq // _nch):", 2)
     em.emit("_rkk = _q // _nb", 3)
     em.emit("_rkb = _q - _rkk * _nb", 3)
