@@ -225,3 +225,44 @@ def test_thread_index_kernels_keep_the_block_loops(target):
     i = np.arange(n)
     np.testing.assert_array_equal(y, i * 10 + (i % B) % 2)
     assert "for _cu in" not in S.lane_parity.cpu_source() and "for _cu in" in S.flat_clamp.cpu_source()
+
+
+# A grid of 256 x 256 threads takes the prange launchers (emit/cpu.py PARALLEL_THREADS); the simulator
+# runs the small grid.
+@pytest.mark.parametrize("grid", [3, 256])
+def test_a_threads_iterations_run_in_order(target, grid):
+    """Found by review: the grid-stride map once dealt one thread's iterations to different workers."""
+    target.needs(S.gs_carry_prefix)
+    if target.simulated and grid > 3:
+        pytest.skip("the simulator runs ~7,000 threads/s: the small grid is enough there")
+    block = 256 if grid > 3 else B
+    total = grid * block
+    n = total * 16 + 7
+    y = np.ones(n, np.int32)
+    S.gs_carry_prefix.to(target)[grid, block](y, n)
+    np.testing.assert_array_equal(y, np.arange(n) // total + 1)
+
+
+@pytest.mark.parametrize("grid", [3, 256])
+def test_a_running_total_kept_in_memory(target, grid):
+    target.needs(S.gs_accumulate_in_memory)
+    if target.simulated and grid > 3:
+        pytest.skip("the simulator runs ~7,000 threads/s: the small grid is enough there")
+    block = 256 if grid > 3 else B
+    total = grid * block
+    n = total * 16 + 5
+    x = np.random.default_rng(7).integers(0, 100, n).astype(np.int32)
+    out = np.zeros(total, np.int32)
+    S.gs_accumulate_in_memory.to(target)[grid, block](x, out, n)
+    want = np.zeros(total, np.int64)
+    np.add.at(want, np.arange(n) % total, x)
+    np.testing.assert_array_equal(out, want)
+
+
+def test_a_narrowing_conversion_of_the_thread_index_is_not_a_guard(target):
+    """Found by review: `if u8(t) < s` once skipped the threads from 256 on (u8(256) is 0)."""
+    target.needs(S.guard_through_u8)
+    y = np.full(1024, -1, np.int32)
+    S.guard_through_u8.to(target)[2, 512](y, 10)
+    t = np.arange(512)
+    np.testing.assert_array_equal(y, np.tile(((t % 256) < 10).astype(np.int32), 2))

@@ -9,8 +9,10 @@ through memory. It is a legal CUDA schedule because nothing orders the threads o
 barriers, and it needs no per-thread storage because nothing carries from one iteration to the
 next: the loop's locals are assigned before they are read in every iteration and are not read after
 the loop, and everything else the threads compute is recomputed (thread-index locals, block
-scalars; emit/cpu_schedule.py). The (k, block) pairs are dealt to workers in k-major chunks, under
-prange when the blocks are independent (blocks_independent; emit/cpu.py decides).
+scalars; emit/cpu_schedule.py). A thread's iterations stay in order on one worker (an iteration may
+read what the same thread wrote in its previous one): the serial launcher runs the whole grid
+k-major; the prange one (when the blocks are independent, blocks_independent; emit/cpu.py decides)
+gives each worker contiguous runs of whole blocks, each run k-major.
 """
 from __future__ import annotations
 
@@ -116,15 +118,15 @@ def emit_grid_map(em: CpuEmitter, loop: ir.For, sched: Schedule, name: str, para
         em.emit("if _rkc == 0:", d)
         em.emit(f"raise RuntimeError({zero!r})", d + 1)
         em.emit(f"_rkn = max(_rkn, _rt.trip_count({em.expr(loop.start)}, {em.expr(loop.stop)}, _rkc))", d)
-    em.emit("_rkq = _rkn * _nb", 1)
-    em.emit(f"_nch = min(_rkq, {CHUNKS})", 1)
+    # each worker owns whole blocks (a thread's iterations run in order, on one worker: an iteration
+    # may read what the thread's previous one wrote), a contiguous run of them, k-major
+    em.emit(f"_nch = {f'min(_nb, {CHUNKS})' if parallel else '1'}", 1)
     em.emit(f"for _cu in {'prange' if parallel else 'range'}(_nch):", 1)
     em.emit("_c = np.int64(_cu)", 2)  # prange's index may be unsigned: uint64 * int64 is a float in numba
-    em.emit("for _q in range(_c * _rkq // _nch, (_c + 1) * _rkq // _nch):", 2)
-    em.emit("_rkk = _q // _nb", 3)
-    em.emit("_rkb = _q - _rkk * _nb", 3)
-    block(3, "_rkb")
-    d = threads(3)
+    em.emit("for _rkk in range(_rkn):", 2)
+    em.emit("for _rkb in range(_c * _nb // _nch, (_c + 1) * _nb // _nch):", 3)
+    block(4, "_rkb")
+    d = threads(4)
     stop, step = em.expr(loop.stop), em.expr(loop.step)
     em.emit(f"_rkj = np.int64({em.expr(loop.start)}) + _rkk * np.int64({step})", d)
     em.emit(f"if (_rkj >= {stop}) if {step} > 0 else (_rkj <= {stop}):", d)

@@ -2,7 +2,7 @@
 loops run interchanged with the thread loop, loops of a segment likewise, block-uniform locals as one
 value per block, thread-index locals recomputed. tests/test_cpu_schedule.py checks each against
 NumPy on cpu and in the numba simulator; tools/gpu_check.py against the cpu reference on a GPU."""
-from ringkernel_codegen import f32, i32, kernel
+from ringkernel_codegen import f32, i32, kernel, u8
 from ringkernel_codegen.dsl import (atomic_add, block_dim_x, block_dim_y, block_idx_x, global_id, grid_dim_x,
                                     shared_array, sync_threads, thread_idx_x, thread_idx_y)
 
@@ -68,6 +68,23 @@ def gs_map_2d_block(x: f32[:], y: f32[:], n: i32):
         for r in range(3):
             v = v * 0.5 + 1.0
         y[i] = v
+
+
+@kernel
+def gs_carry_prefix(y: i32[:], n: i32):
+    """Each iteration reads what the same thread wrote in its previous one (a strided prefix sum):
+    a thread's iterations must run in order, whatever the schedule."""
+    stride = grid_dim_x() * block_dim_x()
+    for i in range(global_id() + stride, n, stride):
+        y[i] += y[i - stride]
+
+
+@kernel
+def gs_accumulate_in_memory(x: i32[:], out: i32[:], n: i32):
+    """The thread's running total lives in memory (out[g]), not in a local."""
+    g = global_id()
+    for i in range(g, n, grid_dim_x() * block_dim_x()):
+        out[g] += x[i]
 
 
 @kernel
@@ -186,6 +203,19 @@ def block_histogram(x: i32[:], hist: i32[:], n: i32):
 
 
 @kernel
+def guard_through_u8(y: i32[:], s: i32):
+    """`if u8(t) < s`: the 8-bit conversion wraps thread 256 to 0, so threads 256.. pass too."""
+    buf = shared_array(512, i32)
+    t = thread_idx_x()
+    buf[t] = 0
+    sync_threads()
+    if u8(t) < s:
+        buf[t] = 1
+    sync_threads()
+    y[block_idx_x() * block_dim_x() + t] = buf[t]
+
+
+@kernel
 def returns_then_barrier(x: i32[:], out: i32[:], n: i32):
     """A thread may end before a barrier (allowed when no later barrier needs it to arrive): the
     live threads' loop between the barriers still runs for them only."""
@@ -209,6 +239,8 @@ GEOMETRY = {
     "gs_own_stop": (3, BLOCK),
     "gs_step": (3, BLOCK),
     "gs_map_2d_block": (3, (8, 4)),
+    "gs_carry_prefix": (3, BLOCK),
+    "gs_accumulate_in_memory": (3, BLOCK),
     "gs_var_after_loop": (3, BLOCK),
     "gs_early_return": (3, BLOCK),
     "flat_clamp": (3, BLOCK),
@@ -217,6 +249,7 @@ GEOMETRY = {
     "scan_hillis_steele": (2, BLOCK),
     "tiled_matmul": (1, (TILE, TILE)),
     "block_histogram": (2, BLOCK),
+    "guard_through_u8": (2, 512),
     "returns_then_barrier": (2, BLOCK),
 }
 
@@ -227,14 +260,18 @@ ARGS = {
     "gs_own_stop": {"y": (500,), "n": 500},
     "gs_step": {"y": (500,), "n": 500, "step": 96},
     "gs_map_2d_block": {"x": (500,), "y": (500,), "n": 500},
+    "gs_carry_prefix": {"y": (500,), "n": 500},
+    "gs_accumulate_in_memory": {"x": (500,), "out": (96,), "n": 500},
     "gs_var_after_loop": {"y": (500,), "n": 500},
     "gs_early_return": {"x": (500,), "y": (500,), "n": 500},
     "flat_clamp": {"x": (90,), "y": (90,), "n": 90},
     "lane_parity": {"y": (90,), "n": 90},
     "tiled_matmul": {"a": (TILE, 24), "b": (24, TILE), "c": (TILE, TILE), "n": 24},
     "block_histogram": {"x": (300,), "hist": (BLOCK,), "n": 300},
+    "guard_through_u8": {"y": (1024,), "s": 10},
     "returns_then_barrier": {"n": 20},
 }
 
-ALL = [gs_axpy, gs_partial_sums, gs_backwards, gs_own_stop, gs_step, gs_map_2d_block, gs_var_after_loop, gs_early_return, flat_clamp, lane_parity, tree_sum,
-       scan_hillis_steele, tiled_matmul, block_histogram, returns_then_barrier]
+ALL = [gs_axpy, gs_partial_sums, gs_backwards, gs_own_stop, gs_step, gs_map_2d_block, gs_carry_prefix, gs_accumulate_in_memory,
+       gs_var_after_loop, gs_early_return, flat_clamp, lane_parity, tree_sum,
+       scan_hillis_steele, tiled_matmul, block_histogram, guard_through_u8, returns_then_barrier]
