@@ -172,10 +172,12 @@ class Schedule:
                 yield from n.targets
 
     def is_thread_x(self, e) -> bool:
-        """Is `e` thread_idx_x() (or a recomputed local holding just that)?"""
-        e = _peel(e)
-        if isinstance(e, ir.Var) and e.name in self.remat:
-            e = _peel(self.remat[e.name].value)
+        """Is `e` the value of thread_idx_x() (or of a recomputed local holding just that)? Only
+        through conversions that keep every thread index (0..1023): an 8-bit one wraps them."""
+        while isinstance(e, ir.Cast) or isinstance(e, ir.Var) and e.name in self.remat:
+            if not _keeps_thread_index(e.type):
+                return False
+            e = e.value if isinstance(e, ir.Cast) else self.remat[e.name].value
         return isinstance(e, ir.Call) and isinstance(e.callee, Intrinsic) and e.callee.name == "thread_idx_x"
 
     def x_guard(self, stmts):
@@ -201,6 +203,10 @@ class Schedule:
 
 
 _MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "=="}
+
+
+def _keeps_thread_index(t) -> bool:
+    return isinstance(t, T.ScalarType) and t.is_int and t.bits >= 16
 
 
 def _peel(e):
