@@ -40,12 +40,14 @@ def emit_persistent(f, k) -> str:
                 out.append(em.cast(types[name], f"is_[{i}]"))
         return ", ".join(out)
 
+    # where a small-launch dispatcher (plain Python) fronts the njit launchers, call the prange one
+    launch = "_rk_launch_parallel" if "\ndef _rk_launch_parallel(" in base else "_rk_launch"
     lines = ["", "# one step of the persistent loop: the same launch with the swap pairs' roles by parity",
              "@njit(nogil=True, error_model='numpy')",
              "def _rk_step(bufs, fs, is_, geo, parity):"]
     if k.swap:
-        lines += ["    if parity == 0:", f"        _rk_launch({args(0)})",
-                  "    else:", f"        _rk_launch({args(1)})"]
+        lines += ["    if parity == 0:", f"        {launch}({args(0)})",
+                  "    else:", f"        {launch}({args(1)})"]
     else:
-        lines.append(f"    _rk_launch({args(0)})")
+        lines.append(f"    {launch}({args(0)})")
     return base + "\n".join(lines) + "\n"
