@@ -321,3 +321,16 @@ def test_an_immediate_action_posted_while_a_scheduled_one_is_being_applied_is_se
         assert sim.read("u")[3] == 5.0 and not sim._pending
     finally:
         sim.terminate()
+
+
+@pytest.mark.parametrize("name", ["bump", "bump_strided"])
+def test_general_form_without_barriers_steps_on_cpu(name):
+    """Found by review: the njit step once called the plain-Python small-launch dispatcher."""
+    from tests.kernels import persistent_map as M
+
+    n = 1000  # 96 threads: bump covers x[:96], bump_strided all of x
+    with getattr(M, name).to("cpu").start(np.zeros(n, np.float32), n, grid=3, block=32) as sim:
+        sim.run(5, wait=True, timeout=T)
+        want = np.zeros(n, np.float32)
+        want[:96 if name == "bump" else n] = 5.0
+        np.testing.assert_array_equal(sim.read("x"), want)

@@ -73,7 +73,8 @@ def emit_kernel(f: ir.Function) -> str:
     if gridmap is not None:
         em = CpuEmitter(f)
         if blocks_independent(f):
-            serial_or_parallel(em, f, lambda name, parallel: emit_grid_map(em, *gridmap, name, parallel))
+            em.emit("from numba import get_num_threads as _rk_threads", 0)
+            serial_or_parallel(em, f, lambda name, parallel: emit_grid_map(em, *gridmap, name, parallel), workers=True)
         else:
             emit_grid_map(em, *gridmap, "_rk_launch", False)
         out.extend(em.lines)
@@ -153,17 +154,19 @@ def _plain_kernel(f):
     return em.lines
 
 
-def serial_or_parallel(em, f, launcher):
+def serial_or_parallel(em, f, launcher, workers=False):
     """`launcher(name, parallel)` writes an njit launcher: a serial and a prange one, and
     `_rk_launch`, which runs small launches serially (waking numba's workers costs more than they
-    save there, and a launch that never takes the prange one never compiles it)."""
+    save there, and a launch that never takes the prange one never compiles it). workers: the prange
+    one takes numba's thread count as a last argument `_nw` (asked for outside it: inside, numba
+    would not cache it)."""
     launcher("_rk_launch_serial", False)
     launcher("_rk_launch_parallel", True)
     head = ", ".join(["_gdx", "_gdy", "_gdz", "_bdx", "_bdy", "_bdz", *param_names(f)])
     em.emit(f"def _rk_launch({head}):", 0)
     em.emit(f'"""Launches of fewer than {PARALLEL_THREADS} threads run serially."""', 1)
     em.emit(f"if _gdx * _gdy * _gdz * _bdx * _bdy * _bdz >= {PARALLEL_THREADS}:", 1)
-    em.emit(f"return _rk_launch_parallel({head})", 2)
+    em.emit(f"return _rk_launch_parallel({head}{', _rk_threads()' if workers else ''})", 2)
     em.emit(f"return _rk_launch_serial({head})", 1)
 
 

@@ -12,7 +12,7 @@ the loop, and everything else the threads compute is recomputed (thread-index lo
 scalars; emit/cpu_schedule.py). A thread's iterations stay in order on one worker (an iteration may
 read what the same thread wrote in its previous one): the serial launcher runs the whole grid
 k-major; the prange one (when the blocks are independent, blocks_independent; emit/cpu.py decides)
-gives each worker contiguous runs of whole blocks, each run k-major.
+gives each of numba's workers one contiguous run of whole blocks, k-major.
 """
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from .common import source_comment
 from .cpu_emitter import JIT, JIT_PARALLEL, CpuEmitter, param_names
 from .cpu_schedule import Schedule
 
-CHUNKS = 64
 
 
 def _refs(stmts, name) -> bool:
@@ -93,7 +92,8 @@ def emit_grid_map(em: CpuEmitter, loop: ir.For, sched: Schedule, name: str, para
         return depth + 3
 
     em.emit(JIT_PARALLEL if parallel else JIT, 0)
-    em.emit(f"def {name}({', '.join(['_gdx', '_gdy', '_gdz', '_bdx', '_bdy', '_bdz', *param_names(f)])}):", 0)
+    head = ['_gdx', '_gdy', '_gdz', '_bdx', '_bdy', '_bdz', *param_names(f), *(['_nw'] if parallel else [])]
+    em.emit(f"def {name}({', '.join(head)}):", 0)
     em.emit('"""A grid-stride map (emit/cpu_gridmap.py): first the longest thread range, then `for k: for '
             'block: for thread:`."""', 1)
     em.emit("_nb = _gdx * _gdy * _gdz", 1)
@@ -120,7 +120,7 @@ def emit_grid_map(em: CpuEmitter, loop: ir.For, sched: Schedule, name: str, para
         em.emit(f"_rkn = max(_rkn, _rt.trip_count({em.expr(loop.start)}, {em.expr(loop.stop)}, _rkc))", d)
     # each worker owns whole blocks (a thread's iterations run in order, on one worker: an iteration
     # may read what the thread's previous one wrote), a contiguous run of them, k-major
-    em.emit(f"_nch = {f'min(_nb, {CHUNKS})' if parallel else '1'}", 1)
+    em.emit(f"_nch = {'max(min(_nb, _nw), 1)' if parallel else '1'}", 1)  # one run per worker: long k-major streams
     em.emit(f"for _cu in {'prange' if parallel else 'range'}(_nch):", 1)
     em.emit("_c = np.int64(_cu)", 2)  # prange's index may be unsigned: uint64 * int64 is a float in numba
     em.emit("for _rkk in range(_rkn):", 2)

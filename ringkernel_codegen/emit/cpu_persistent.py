@@ -13,6 +13,8 @@ The step itself is exactly what emit/cpu.py writes for the same function as a @s
 """
 from __future__ import annotations
 
+import re
+
 from .cpu import emit_kernel, emit_stencil
 from .cpu_emitter import CpuEmitter
 
@@ -41,13 +43,15 @@ def emit_persistent(f, k) -> str:
         return ", ".join(out)
 
     # where a small-launch dispatcher (plain Python) fronts the njit launchers, call the prange one
+    # (the grid-stride map's takes the worker count, `_nw`, last: emit/cpu.py serial_or_parallel)
     launch = "_rk_launch_parallel" if "\ndef _rk_launch_parallel(" in base else "_rk_launch"
+    workers = ", _rk_threads()" if re.search(r"\ndef _rk_launch_parallel\([^)]*, _nw\):", base) else ""
     lines = ["", "# one step of the persistent loop: the same launch with the swap pairs' roles by parity",
              "@njit(nogil=True, error_model='numpy')",
              "def _rk_step(bufs, fs, is_, geo, parity):"]
     if k.swap:
-        lines += ["    if parity == 0:", f"        {launch}({args(0)})",
-                  "    else:", f"        {launch}({args(1)})"]
+        lines += ["    if parity == 0:", f"        {launch}({args(0)}{workers})",
+                  "    else:", f"        {launch}({args(1)}{workers})"]
     else:
-        lines.append(f"    {launch}({args(0)})")
+        lines.append(f"    {launch}({args(0)}{workers})")
     return base + "\n".join(lines) + "\n"
