@@ -76,8 +76,15 @@ ATOMIC_ADD = {"cpu": "atomic_add(", "numba": "cuda.atomic.add(", "cuda": "atomic
 
 
 def atomic_adds(k, backend: str) -> int:
-    """How many atomic_add calls `backend`'s source of kernel `k` makes (comments not counted)."""
-    return sum(line.count(ATOMIC_ADD[backend]) for line in k.source(backend).splitlines()
+    """How many atomic_add calls `backend`'s source of kernel `k` makes (comments not counted). The
+    cpu module writes a kernel's body into several launchers (serial and prange; a 1-D flat loop
+    before the block loop): count one of them, the serial launcher's block loop."""
+    src = k.source(backend)
+    if backend == "cpu":
+        name = "_rk_launch_serial" if "\ndef _rk_launch_serial(" in src else "_rk_launch"
+        src = src.split(f"\ndef {name}(", 1)[1].split("\ndef ", 1)[0]
+        src = src[src.index("for _b in"):]
+    return sum(line.count(ATOMIC_ADD[backend]) for line in src.splitlines()
                if not line.lstrip().startswith(("//", "#")))
 
 

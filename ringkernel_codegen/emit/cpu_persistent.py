@@ -45,8 +45,10 @@ def emit_persistent(f, k) -> str:
     # where a small-launch dispatcher (plain Python) fronts the njit launchers, call the prange one
     # (the grid-stride map's takes the worker count, `_nw`, last: emit/cpu.py serial_or_parallel)
     launch = "_rk_launch_parallel" if "\ndef _rk_launch_parallel(" in base else "_rk_launch"
-    workers = ", _rk_threads()" if re.search(r"\ndef _rk_launch_parallel\([^)]*, _nw\):", base) else ""
-    lines = ["", "# one step of the persistent loop: the same launch with the swap pairs' roles by parity",
+    # (numba.get_num_threads() does not always type inside njit code: the count when the module loads)
+    workers = ", _RK_WORKERS" if re.search(r"\ndef _rk_launch_parallel\([^)]*, _nw\):", base) else ""
+    lines = ["", "_RK_WORKERS = _rk_threads()"] if workers else []
+    lines += ["", "# one step of the persistent loop: the same launch with the swap pairs' roles by parity",
              "@njit(nogil=True, error_model='numpy')",
              "def _rk_step(bufs, fs, is_, geo, parity):"]
     if k.swap:
