@@ -266,3 +266,21 @@ def test_a_narrowing_conversion_of_the_thread_index_is_not_a_guard(target):
     S.guard_through_u8.to(target)[2, 512](y, 10)
     t = np.arange(512)
     np.testing.assert_array_equal(y, np.tile(((t % 256) < 10).astype(np.int32), 2))
+
+
+def test_checked_grid_stride_map_probes_then_runs_or_reports():
+    """Bounds-checked, a grid-stride map whose indices read no memory is probed over the whole grid
+    first (emit/cpu.py _checked_grid_map): in bounds it runs unchecked, else checked to the first
+    bad access. A nested loop of values read from memory leaves the probe nothing to check there."""
+    rng = np.random.default_rng(8)
+    n = 5000
+    x = rng.random(n, dtype=np.float32)
+    y = np.zeros(n, np.float32)
+    S.gs_map_2d_block.to("cpu", boundscheck=True)[70, (8, 4)](x, y, n)
+    want = x.copy()
+    for _ in range(3):
+        want = want * np.float32(0.5) + np.float32(1.0)
+    np.testing.assert_allclose(y, want, rtol=1e-6)
+    with pytest.raises(KernelRuntimeError, match=r"schedule_kernels\.py:\d+: index 4990 is outside array 'y' "
+                                                 r"\(extent 4990\)"):
+        S.gs_map_2d_block.to("cpu", boundscheck=True)[70, (8, 4)](x, np.zeros(n - 10, np.float32), n)

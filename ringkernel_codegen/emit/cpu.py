@@ -28,6 +28,7 @@ from ..intrinsics import Intrinsic
 from .common import device_functions, py_constant_lines, source_comment, spelling
 from .cpu_emitter import (BAD, CTX, HEADER, JIT, JIT_PARALLEL, CpuEmitter,  # noqa: F401 - CTX for cpu_ring
                           blocks_independent, indent, inline_body, jit_for, param_names, shared_allocs)
+from . import cpu_checked_fast
 from .cpu_fission import fission_kernel
 from .cpu_gridmap import emit_grid_map, grid_map_loop
 from .cpu_schedule import wants_interchange
@@ -67,12 +68,12 @@ def emit_kernel(f: ir.Function) -> str:
     add_size_param(f)  # a dynamic shared array's launch size: a hidden last parameter
     for dev in device_functions(f):
         out.extend(emit_device(dev))
-    # (the bounds-checked mode keeps the block-by-block launchers, whose failures it reports)
-    checked = CpuEmitter(f).checked
-    gridmap = None if F.needs_fission(f) or checked else grid_map_loop(f)
+    gridmap = None if F.needs_fission(f) else grid_map_loop(f)
     if gridmap is not None:
         em = CpuEmitter(f)
-        if blocks_independent(f):
+        if em.checked:  # one serial call, whose failed check's IndexError reaches Python (emit/cpu_checked.py)
+            _checked_grid_map(em, f, gridmap)
+        elif blocks_independent(f):
             em.emit("from numba import get_num_threads as _rk_threads", 0)
             serial_or_parallel(em, f, lambda name, parallel: emit_grid_map(em, *gridmap, name, parallel), workers=True)
         else:
@@ -152,6 +153,31 @@ def _plain_kernel(f):
     else:
         launcher("_rk_launch", False)
     return em.lines
+
+
+def _checked_grid_map(em, f, gridmap):
+    """The bounds-checked grid-stride map `_rk_grid(..., _rkerr)`. When its indices and control
+    flow read no memory (cpu_checked_fast.eligible), a probe pass over the whole grid (indices
+    compared with extents, nothing read or written) first; all inside: the unchecked map (it
+    vectorises), else the checked one, which raises at the first bad access."""
+    if not cpu_checked_fast.eligible(f):
+        emit_grid_map(em, *gridmap, "_rk_grid", False)
+        return
+    probe = cpu_checked_fast.ProbeEmitter(f, cpu_checked_fast.tainted(f))
+    emit_grid_map(probe, *gridmap, "_rk_grid_probe", False)
+    plain = CpuEmitter(f)
+    plain.checks, plain.checked = None, False
+    emit_grid_map(plain, *gridmap, "_rk_grid_plain", False)
+    emit_grid_map(em, *gridmap, "_rk_grid_checked", False)
+    head = ", ".join(["_gdx", "_gdy", "_gdz", "_bdx", "_bdy", "_bdz", *param_names(f)])
+    em.lines[:0] = [*probe.lines, *plain.lines]
+    em.emit(JIT, 0)
+    em.emit(f"def _rk_grid({head}, _rkerr):", 0)
+    em.emit(f"if _rk_grid_probe({head}):", 1)
+    em.emit(f"_rk_grid_plain({head})", 2)
+    em.emit("else:", 1)
+    em.emit(f"_rk_grid_checked({head}, _rkerr)", 2)
+    em.lines.append("")
 
 
 def serial_or_parallel(em, f, launcher, workers=False):

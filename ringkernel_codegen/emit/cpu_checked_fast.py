@@ -31,7 +31,7 @@ def _reads_memory(e, tainted: set) -> bool:
     return False
 
 
-def _tainted(f: ir.Function) -> set:
+def tainted(f: ir.Function) -> set:
     """Locals whose value may come from memory (a load, an impure call, another such local)."""
     tainted: set = set()
     while True:
@@ -53,12 +53,12 @@ def eligible(f: ir.Function) -> bool:
         return False
     if any(isinstance(f.locals.get(s.target), T.ArrayType) for s in stmts if isinstance(s, ir.Assign)):
         return False
-    tainted = _tainted(f)
+    from_memory = tainted(f)
     for n in ir.walk(f.body):
         control = {ir.If: lambda s: [s.cond], ir.While: lambda s: [s.cond],
                    ir.For: lambda s: [s.start, s.stop, s.step]}.get(type(n))
         exprs = control(n) if control else list(n.indices) if isinstance(n, (ir.Load, ir.Store)) else []
-        if any(_reads_memory(e, tainted) for e in exprs):
+        if any(_reads_memory(e, from_memory) for e in exprs):
             return False
     return True
 
@@ -74,8 +74,12 @@ class ProbeEmitter(CpuEmitter):
         self.in_thread_loop = True
 
     def block(self, stmts, depth):
-        if not stmts:
-            self.emit("pass", depth)
+        start = len(self.lines)
+        self._probe_block(stmts, depth)
+        if all(line.lstrip().startswith("#") for line in self.lines[start:]):
+            self.emit("pass", depth)  # nothing to probe here (e.g. a loop of values read from memory)
+
+    def _probe_block(self, stmts, depth):
         for s in stmts:
             self.comment(s, depth)
             if isinstance(s, (ir.If, ir.For, ir.While, ir.Break, ir.Continue, ir.Return, ir.Pass)):
@@ -102,7 +106,7 @@ def thread_loops(em: CpuEmitter, depth: int) -> list:
 
 def fast_lines(f: ir.Function, head: list) -> list:
     """`_rk_blocks_fast`: _rk_blocks' signature and blocks, each probed, then run unchecked or checked."""
-    probe = ProbeEmitter(f, _tainted(f))
+    probe = ProbeEmitter(f, tainted(f))
     probe.declare_locals(1)
     probe.block(f.body, 1)
     plain = CpuEmitter(f)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from ..ir import nodes as ir
 from .common import source_comment
-from .cpu_emitter import JIT, JIT_PARALLEL, CpuEmitter, param_names
+from .cpu_emitter import BAD, JIT, JIT_PARALLEL, CpuEmitter, param_names
 from .cpu_schedule import Schedule
 
 
@@ -92,10 +92,18 @@ def emit_grid_map(em: CpuEmitter, loop: ir.For, sched: Schedule, name: str, para
         return depth + 3
 
     em.emit(JIT_PARALLEL if parallel else JIT, 0)
-    head = ['_gdx', '_gdy', '_gdz', '_bdx', '_bdy', '_bdz', *param_names(f), *(['_nw'] if parallel else [])]
-    em.emit(f"def {name}({', '.join(head)}):", 0)
+    head = ['_gdx', '_gdy', '_gdz', '_bdx', '_bdy', '_bdz', *param_names(f)]
+    if em.checked:  # bounds-checked: the Python entry catches a failed check (emit/cpu_checked.py, "grid")
+        em.checks.launch = ("grid", False, head)
+        head = [*head, "_rkerr"]
+    em.emit(f"def {name}({', '.join([*head, *(['_nw'] if parallel else [])])}):", 0)
     em.emit('"""A grid-stride map (emit/cpu_gridmap.py): first the longest thread range, then `for k: for '
             'block: for thread:`."""', 1)
+    if em.checked:
+        em.emit(f"{BAD} = _rkerr[0]", 1)
+    probe = hasattr(em, "tainted")  # cpu_checked_fast.ProbeEmitter: the body only compares indices
+    if probe:
+        em.emit("_rkok = True", 1)
     em.emit("_nb = _gdx * _gdy * _gdz", 1)
     em.emit("_rkn = 0", 1)
     em.emit("for _b in range(_nb):", 1)
@@ -133,6 +141,8 @@ def emit_grid_map(em: CpuEmitter, loop: ir.For, sched: Schedule, name: str, para
     em.emit("continue", d + 1)  # this thread's range is over
     em.emit(f"{loop.var} = {em.cast(t, '_rkj')}", d)
     em.block(loop.body, d)
+    if probe:
+        em.emit("return _rkok", 1)
     em.lines.append("")
 
 
