@@ -167,14 +167,19 @@ def _checked_grid_map(em, f, gridmap):
     emit_grid_map(probe, *gridmap, "_rk_grid_probe", False)
     plain = CpuEmitter(f)
     plain.checks, plain.checked = None, False
-    emit_grid_map(plain, *gridmap, "_rk_grid_plain", False)
+    parallel = blocks_independent(f)  # the unchecked run on numba's workers, as unchecked launches
+    emit_grid_map(plain, *gridmap, "_rk_grid_plain", parallel)
     emit_grid_map(em, *gridmap, "_rk_grid_checked", False)
     head = ", ".join(["_gdx", "_gdy", "_gdz", "_bdx", "_bdy", "_bdz", *param_names(f)])
     em.lines[:0] = [*probe.lines, *plain.lines]
-    em.emit(JIT, 0)
+    if parallel:  # the worker count when the module loads; so this small function is not cached
+        em.lines += ["from numba import get_num_threads as _rk_threads", "_RK_WORKERS = _rk_threads()", "",
+                     "@njit(nogil=True, error_model='numpy')"]
+    else:
+        em.emit(JIT, 0)
     em.emit(f"def _rk_grid({head}, _rkerr):", 0)
     em.emit(f"if _rk_grid_probe({head}):", 1)
-    em.emit(f"_rk_grid_plain({head})", 2)
+    em.emit(f"_rk_grid_plain({head}{', _RK_WORKERS' if parallel else ''})", 2)
     em.emit("else:", 1)
     em.emit(f"_rk_grid_checked({head}, _rkerr)", 2)
     em.lines.append("")
