@@ -4,7 +4,7 @@ cpu backend and in the numba simulator (which runs each thread's loop in program
 import numpy as np
 import pytest
 
-from ringkernel_codegen import KernelRuntimeError
+from ringkernel_codegen import KernelRuntimeError, backends
 from tests.kernels import schedule_kernels as S
 
 B = S.BLOCK
@@ -284,3 +284,27 @@ def test_checked_grid_stride_map_probes_then_runs_or_reports():
     with pytest.raises(KernelRuntimeError, match=r"schedule_kernels\.py:\d+: index 4990 is outside array 'y' "
                                                  r"\(extent 4990\)"):
         S.gs_map_2d_block.to("cpu", boundscheck=True)[70, (8, 4)](x, np.zeros(n - 10, np.float32), n)
+
+
+@pytest.mark.parametrize("boundscheck", [False, True])
+def test_window_loop_after_a_barrier(target, boundscheck):
+    target.needs(S.window_sums)
+    if boundscheck and target.simulated:
+        pytest.skip("the bounds-checked mode is the cpu backend's")
+    w, total = 5, 2 * B
+    x = np.arange(total + w - 1, dtype=np.float32)
+    out = np.zeros(total, np.float32)
+    k = S.window_sums.to(target, boundscheck=True) if boundscheck else S.window_sums.to(target)
+    k[2, B](x, out, w)
+    np.testing.assert_array_equal(out, [x[g:g + w].sum() for g in range(total)])
+
+
+def test_checked_interchanged_loop_reports_its_first_bad_access():
+    """Probed ahead (emit/cpu_segments.py interchanged): a window past the end of x runs the loop
+    checked, which reports the first bad access of the lowest failing block."""
+    w, total = 5, 2 * B
+    x = np.zeros(total, np.float32)  # w - 1 values short
+    with pytest.raises(KernelRuntimeError, match=rf"schedule_kernels\.py:\d+: index {total} is outside array 'x' "
+                                                 rf"\(extent {total}\)"):
+        S.window_sums.to("cpu", boundscheck=True)[2, B](x, np.zeros(total, np.float32), w)
+    assert "_rkok" in S.window_sums.source(backends.CPU.bounds_checked)

@@ -111,6 +111,9 @@ class CpuEmitter(PyEmitter):
             if name in self.sched.block_scalars or name in self.plain:
                 return name
             if name in self.sched.remat:
+                raw = self.sched.raw_index(name) if self.in_index else None
+                if raw is not None:
+                    return raw  # `t = thread_idx_x()` read in an index: _tx itself
                 if self.promoted is not None:
                     self.promoted.setdefault(name, None)  # the segment recomputes it on entry
                 return name

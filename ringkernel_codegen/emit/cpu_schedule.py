@@ -180,6 +180,25 @@ class Schedule:
             e = e.value if isinstance(e, ir.Cast) else self.remat[e.name].value
         return isinstance(e, ir.Call) and isinstance(e.callee, Intrinsic) and e.callee.name == "thread_idx_x"
 
+    def raw_index(self, name):
+        """The emulator's own variable (`_tx`, `_ty`, `_bx`, ...) when recomputed local `name` holds
+        just that thread or block index in a signed type of 16 bits or more (the same value, and
+        the same arithmetic on it in an index, which the CPU computes in 64 bits), else None. Read
+        in an index, it spares numba the conversions that keep a tile loop from vectorising."""
+        s = self.remat.get(name)
+        t = self.f.locals.get(name)
+        if s is None or not (_keeps_thread_index(t) and t.kind == "i"):
+            return None
+        e = s.value
+        while isinstance(e, ir.Cast):
+            if not (_keeps_thread_index(e.type) and e.type.kind == "i"):
+                return None
+            e = e.value
+        if not (isinstance(e, ir.Call) and isinstance(e.callee, Intrinsic) and not e.args):
+            return None
+        spelled = str(e.callee.spellings.get("cpu", ""))
+        return spelled if spelled in ("_tx", "_ty", "_tz", "_bx", "_by", "_bz") else None
+
     def x_guard(self, stmts):
         """(op, bound) when `stmts` are one `if thread_idx_x() <op> bound:` with no else and a bound
         of block scalars (the tree reduction's `if t < s`): the thread loop can skip the threads

@@ -42,6 +42,7 @@ class SegmentWriter:
         plain = {*self.sched.remat, *self.sched.block_scalars}
         self.scalars = [n for n, t in f.locals.items() if isinstance(t, T.ScalarType) and n not in plain]
         self._remat_lines: dict = {}
+        self.unchecked = False
         self.shared = [a.name for a in shared_allocs(f)]
         self.local_arrays = allocs_of(f, "local")
         self.segments: list = []   # generated segment functions (lines)
@@ -61,6 +62,8 @@ class SegmentWriter:
         em = CpuEmitter(self.f, arrays_mode=True)
         em.sched = self.sched
         em.promoted = promoted
+        if self.unchecked:  # bounds-checked mode, after a probe found every index inside (interchanged)
+            em.checked = False
         return em
 
     def remat(self, name) -> tuple:
@@ -189,13 +192,42 @@ class SegmentWriter:
                 em.emit(f"{name} = {em.expr(e)}", depth)
             em.emit(f"if {names[2]} == 0:", depth)
             self.fail(em, depth + 1, zero)
-            em.emit(f"for {k} in range({', '.join(names)}):", depth)
 
             def body(e):
                 e.plain = {s.var}
                 e.emit(f"{s.var} = {e.cast(t, k)}", 1)
                 e.block(s.body, 1)
-            self.thread_loop(em, depth + 1, self.new_seg(body, stmts=s.body))
+            accesses = self.probeable(s) if em.checked else None
+            if accesses is None:
+                em.emit(f"for {k} in range({', '.join(names)}):", depth)
+                self.thread_loop(em, depth + 1, self.new_seg(body, stmts=s.body))
+                return
+            # bounds-checked: probe every index of the loop first (nothing read or written); all
+            # inside, the loop runs unchecked (it vectorises), else checked to its first bad access
+            ok = f"_rkok{n}"
+            em.emit(f"{ok} = True", depth)
+            em.emit(f"for {k} in range({', '.join(names)}):", depth)
+
+            def probe(e):
+                e.plain = {s.var}
+                e.emit(f"{s.var} = {e.cast(t, k)}", 1)
+                for acc in accesses:
+                    e.in_index = True
+                    arr = e.expr(acc.array)
+                    for axis, i in enumerate(acc.indices):
+                        e.emit(f"{ok} = {ok} & (np.uint64({e.expr(i)}) < np.uint64({arr}.shape[{axis}]))", 1)
+                    e.in_index = False
+            self.thread_loop(em, depth + 1, self.new_seg(probe))
+            em.emit(f"if {ok}:", depth)
+            em.emit(f"for {k} in range({', '.join(names)}):", depth + 1)
+            self.unchecked = True
+            try:
+                self.thread_loop(em, depth + 2, self.new_seg(body, stmts=s.body))
+            finally:
+                self.unchecked = False
+            em.emit("else:", depth)
+            em.emit(f"for {k} in range({', '.join(names)}):", depth + 1)
+            self.thread_loop(em, depth + 2, self.new_seg(body, stmts=s.body))
             return
         trips = f"_rkn{n}"
         em.emit(f"{trips} = 0", depth)
@@ -238,6 +270,27 @@ class SegmentWriter:
             e.emit(f"{s.var} = {e.cast(t, '_rkj')}", 1)
             e.block(s.body, 1)
         self.thread_loop(em, depth + 1, self.new_seg(body, stmts=s.body))
+
+    def probeable(self, s):
+        """The loads and stores of an interchanged loop's body when a probe can check them all
+        ahead: straight-line statements, no call but pure intrinsics, every index computed from
+        the loop variable, thread/block indices, block scalars, parameters and constants (so the
+        probe computes what the run will), on parameter or shared arrays; else None."""
+        from .cpu_schedule import pure_call
+
+        if not all(isinstance(x, (ir.Assign, ir.Store, ir.ExprStmt)) for x in s.body):
+            return None
+        nodes = list(ir.walk(s.body))
+        if any(isinstance(x, ir.Call) and not pure_call(x) for x in nodes):
+            return None
+        accesses = [x for x in nodes if isinstance(x, (ir.Load, ir.Store))]
+        local = {a.name for a in self.local_arrays}
+        for acc in accesses:
+            if not isinstance(acc.array, ir.Var) or acc.array.name in local:
+                return None
+            if not all(self.sched.thread_pure(i, lambda name: name == s.var) for i in acc.indices):
+                return None
+        return accesses
 
     def comment(self, em, span, depth):
         text = source_comment(span)

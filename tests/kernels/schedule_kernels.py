@@ -216,6 +216,21 @@ def guard_through_u8(y: i32[:], s: i32):
 
 
 @kernel
+def window_sums(x: f32[:], out: f32[:], w: i32):
+    """Each thread sums the w values from its index on: after a barrier, the window loop runs
+    interchanged (bounds-checked: probed ahead, its reads leave x when the window passes the end)."""
+    buf = shared_array(BLOCK, f32)
+    t = thread_idx_x()
+    buf[t] = 0.0
+    sync_threads()
+    g = global_id()
+    acc = buf[t]
+    for k in range(w):
+        acc += x[g + k]
+    out[g] = acc
+
+
+@kernel
 def returns_then_barrier(x: i32[:], out: i32[:], n: i32):
     """A thread may end before a barrier (allowed when no later barrier needs it to arrive): the
     live threads' loop between the barriers still runs for them only."""
@@ -250,6 +265,7 @@ GEOMETRY = {
     "tiled_matmul": (1, (TILE, TILE)),
     "block_histogram": (2, BLOCK),
     "guard_through_u8": (2, 512),
+    "window_sums": (2, BLOCK),
     "returns_then_barrier": (2, BLOCK),
 }
 
@@ -269,9 +285,11 @@ ARGS = {
     "tiled_matmul": {"a": (TILE, 24), "b": (24, TILE), "c": (TILE, TILE), "n": 24},
     "block_histogram": {"x": (300,), "hist": (BLOCK,), "n": 300},
     "guard_through_u8": {"y": (1024,), "s": 10},
+    "window_sums": {"x": (2 * BLOCK + 4,), "out": (2 * BLOCK,), "w": 5},
     "returns_then_barrier": {"n": 20},
 }
 
 ALL = [gs_axpy, gs_partial_sums, gs_backwards, gs_own_stop, gs_step, gs_map_2d_block, gs_carry_prefix, gs_accumulate_in_memory,
        gs_var_after_loop, gs_early_return, flat_clamp, lane_parity, tree_sum,
-       scan_hillis_steele, tiled_matmul, block_histogram, guard_through_u8, returns_then_barrier]
+       scan_hillis_steele, tiled_matmul, block_histogram, guard_through_u8, window_sums,
+       returns_then_barrier]
