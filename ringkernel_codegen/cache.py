@@ -92,7 +92,7 @@ class _Describer:
         text = "".join(lines)
         code = fn.__code__
         names = _names(text) - set(code.co_varnames)
-        ns = _namespace(fn)
+        ns = namespace(fn)
         own = fn.__name__
         found = []
         for name in sorted(names):
@@ -159,9 +159,9 @@ class _Describer:
                                             if hasattr(m, n)))
 
 
-def _namespace(fn) -> dict:
-    """What a name inside `fn` can refer to: builtins < module globals < closure variables, as
-    passes/resolve_globals.namespace (not imported: it would load the IR's classes on a hit)."""
+def namespace(fn) -> dict:
+    """What a name inside `fn` can refer to: builtins < module globals < closure variables (the
+    resolver's view too: passes/resolve_globals.py takes it from here, which loads no IR class)."""
     ns = dict(vars(builtins))
     ns.update(getattr(fn, "__globals__", {}))
     code, closure = getattr(fn, "__code__", None), getattr(fn, "__closure__", None)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from ringkernel_codegen import KernelRuntimeError, backends
+from tests.kernels import barrier_kernels as K
 from tests.kernels import schedule_kernels as S
 
 B = S.BLOCK
@@ -143,14 +144,14 @@ def test_grid_stride_loops_are_interchanged_on_cpu():
 
 @pytest.mark.parametrize("grid", [2, 65])
 def test_tree_sum_block_scalar_loop(target, grid):
-    target.needs(S.tree_sum)
+    target.needs(K.tree_reduce)
     if target.simulated and grid > 2:
         pytest.skip("the simulator runs ~7,000 threads/s: the small grid is enough there")
     x = (np.arange(grid * B) % 13).astype(np.float32)
     out = np.zeros(grid, np.float32)
-    S.tree_sum.to(target)[grid, B](x, out)
+    K.tree_reduce.to(target)[grid, B](x, out)
     np.testing.assert_array_equal(out, x.reshape(grid, B).sum(axis=1))
-    assert "_L_s" not in S.tree_sum.cpu_source()  # one `s` per block, no per-thread copy
+    assert "_L_s" not in K.tree_reduce.cpu_source()  # one `s` per block, no per-thread copy
 
 
 def test_scan_with_doubling_distance(target):

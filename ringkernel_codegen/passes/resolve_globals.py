@@ -1,12 +1,12 @@
 """Names from outside the kernel: its namespace, annotations as kernel types, globals folded to constants."""
 from __future__ import annotations
 
-import builtins
 import numbers
 
 import numpy as np
 
 from .. import types as T
+from ..cache import namespace  # noqa: F401 - the resolver's namespace, re-exported
 from ..errors import CodegenError
 from ..ir import nodes as ir
 
@@ -19,21 +19,6 @@ def check_rank(t, span, what: str) -> None:
     if isinstance(t, T.ArrayType) and t.ndim > MAX_RANK:
         raise CodegenError(f"{what} is a {t.ndim}D array; kernel arrays have 1 to {MAX_RANK} dimensions", span,
                            "flatten the trailing axes into one and compute the index yourself")
-
-
-def namespace(fn) -> dict:
-    """What a name inside `fn` can refer to: builtins < module globals < closure variables."""
-    ns = dict(vars(builtins))
-    ns.update(getattr(fn, "__globals__", {}))
-    code = getattr(fn, "__code__", None)
-    closure = getattr(fn, "__closure__", None)
-    if code is not None and closure:
-        for name, cell in zip(code.co_freevars, closure):
-            try:
-                ns[name] = cell.cell_contents
-            except ValueError:
-                pass
-    return ns
 
 
 def to_type(obj, span=None, what="type"):

@@ -133,23 +133,7 @@ def lane_parity(y: i32[:], n: i32):
 
 
 # ---------------------------------------------------------------- barriers: block scalars, loops
-@kernel
-def tree_sum(x: f32[:], out: f32[:]):
-    """`s` is one value per block (assigned where the whole block is); `t` is recomputed."""
-    buf = shared_array(BLOCK, f32)
-    t = thread_idx_x()
-    buf[t] = x[block_idx_x() * BLOCK + t]
-    sync_threads()
-    s = block_dim_x() // 2
-    while s > 0:
-        if t < s:
-            buf[t] += buf[t + s]
-        sync_threads()
-        s //= 2
-    if t == 0:
-        out[block_idx_x()] = buf[0]
-
-
+# (the tree reduction with a block-scalar stride is barrier_kernels.tree_reduce)
 @kernel
 def scan_hillis_steele(x: i32[:], out: i32[:]):
     """Inclusive block scan: the distance doubles in a loop holding two barriers."""
@@ -260,7 +244,6 @@ GEOMETRY = {
     "gs_early_return": (3, BLOCK),
     "flat_clamp": (3, BLOCK),
     "lane_parity": (3, BLOCK),
-    "tree_sum": (2, BLOCK),
     "scan_hillis_steele": (2, BLOCK),
     "tiled_matmul": (1, (TILE, TILE)),
     "block_histogram": (2, BLOCK),
@@ -290,6 +273,6 @@ ARGS = {
 }
 
 ALL = [gs_axpy, gs_partial_sums, gs_backwards, gs_own_stop, gs_step, gs_map_2d_block, gs_carry_prefix, gs_accumulate_in_memory,
-       gs_var_after_loop, gs_early_return, flat_clamp, lane_parity, tree_sum,
+       gs_var_after_loop, gs_early_return, flat_clamp, lane_parity,
        scan_hillis_steele, tiled_matmul, block_histogram, guard_through_u8, window_sums,
        returns_then_barrier]
