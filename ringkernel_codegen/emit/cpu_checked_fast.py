@@ -63,6 +63,11 @@ def eligible(f: ir.Function) -> bool:
     return True
 
 
+def probe_index(ok: str, index: str, arr: str, axis: int) -> str:
+    """The probe's line for one index: `ok` stays true while it is inside its axis."""
+    return f"{ok} = {ok} & (np.uint64({index}) < np.uint64({arr}.shape[{axis}]))"
+
+
 class ProbeEmitter(CpuEmitter):
     """The thread body with only its control flow and index computations: each access's index is
     compared with its extent into _rkok; stores, and assignments of values read from memory, are left out."""
@@ -92,7 +97,7 @@ class ProbeEmitter(CpuEmitter):
                 arr = self.expr(acc.array)
                 saved, self.in_index = self.in_index, True
                 for axis, i in enumerate(acc.indices):
-                    self.emit(f"_rkok = _rkok & (np.uint64({self.expr(i)}) < np.uint64({arr}.shape[{axis}]))", depth)
+                    self.emit(probe_index("_rkok", self.expr(i), arr, axis), depth)
                 self.in_index = saved
             if not accesses and not isinstance(s, ir.Assign):
                 self.emit("pass", depth)

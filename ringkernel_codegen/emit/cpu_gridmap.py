@@ -69,17 +69,14 @@ def emit_grid_map(em: CpuEmitter, loop: ir.For, sched: Schedule, name: str, para
     f = em.f
     prelude = [s for s in f.body[:f.body.index(loop)] if s.target in sched.block_scalars]
     remat = list(sched.remat.values())
-    where = source_comment(loop.span) or f.name
-    zero = f"ringkernel: range() step is zero ({where}): the loop would never end on a GPU"
+    zero = zero_step(loop, f)
     fixed = sched.block_pure(loop.stop) and sched.block_pure(loop.step)
-    t = f.locals[loop.var]
 
     def block(depth, b="_b"):
         em.emit(f"_bx = {b} % _gdx", depth)
         em.emit(f"_by = ({b} // _gdx) % _gdy", depth)
         em.emit(f"_bz = {b} // (_gdx * _gdy)", depth)
-        for name in sorted(sched.block_scalars):
-            em.emit(f"{name} = {_zero(em, f.locals[name])}", depth)
+        em.declare_locals(depth, skip=set(f.locals) - sched.block_scalars)
         em.block(prelude, depth) if prelude else None
 
     def threads(depth):
@@ -135,16 +132,23 @@ def emit_grid_map(em: CpuEmitter, loop: ir.For, sched: Schedule, name: str, para
     em.emit("for _rkb in range(_c * _nb // _nch, (_c + 1) * _nb // _nch):", 3)
     block(4, "_rkb")
     d = threads(4)
-    stop, step = em.expr(loop.stop), em.expr(loop.step)
-    em.emit(f"_rkj = np.int64({em.expr(loop.start)}) + _rkk * np.int64({step})", d)
-    em.emit(f"if (_rkj >= {stop}) if {step} > 0 else (_rkj <= {stop}):", d)
-    em.emit("continue", d + 1)  # this thread's range is over
-    em.emit(f"{loop.var} = {em.cast(t, '_rkj')}", d)
+    iteration(em, loop, "_rkk", em.expr(loop.start), em.expr(loop.stop), em.expr(loop.step), d)
     em.block(loop.body, d)
     if probe:
         em.emit("return _rkok", 1)
     em.lines.append("")
 
 
-def _zero(em, t) -> str:
-    return "False" if t.is_bool else em.cast(t, "0")
+def zero_step(loop: ir.For, f: ir.Function) -> str:
+    """The failure of an interchanged loop whose range() step is zero (on a GPU it never ends)."""
+    where = source_comment(loop.span) or f.name
+    return f"ringkernel: range() step is zero ({where}): the loop would never end on a GPU"
+
+
+def iteration(em, loop: ir.For, k: str, start: str, stop: str, step: str, depth: int):
+    """Iteration `k` of an interchanged loop in one thread: its loop variable, or `continue` to the
+    next thread when this thread's range(start, stop, step) is over."""
+    em.emit(f"_rkj = np.int64({start}) + {k} * np.int64({step})", depth)
+    em.emit(f"if (_rkj >= {stop}) if {step} > 0 else (_rkj <= {stop}):", depth)
+    em.emit("continue", depth + 1)  # this thread's range is over
+    em.emit(f"{loop.var} = {em.cast(em.f.locals[loop.var], '_rkj')}", depth)

@@ -8,6 +8,8 @@ from ..passes import fission_program as P
 from .common import source_comment
 from .cpu_emitter import (BAD, CTX, WRITEBACK, CpuEmitter, allocs_of, current_checks, indent, inline_body, jit_for,
                           param_names, shared_allocs)
+from .cpu_checked_fast import probe_index
+from .cpu_gridmap import iteration, zero_step
 from .cpu_schedule import Schedule
 
 # `_rt_uniform(values, done)`: do the live threads agree on a value (and which)? Emitted once per fission kernel.
@@ -184,8 +186,7 @@ class SegmentWriter:
         t = self.f.locals[s.var]
         k = f"_rkk{n}"
         bounds = (s.start, s.stop, s.step)
-        where = source_comment(s.span) or self.f.name
-        zero = f"ringkernel: range() step is zero ({where}): the loop would never end on a GPU"
+        zero = zero_step(s, self.f)
         if all(self.sched.block_pure(e) for e in bounds):
             names = [f"_rkr{n}_{i}" for i in range(3)]
             for name, e in zip(names, bounds):
@@ -193,41 +194,42 @@ class SegmentWriter:
             em.emit(f"if {names[2]} == 0:", depth)
             self.fail(em, depth + 1, zero)
 
+            def loop(d, write, stmts=None):
+                """`for k in range(...)` at depth d, over the block's threads running `write`."""
+                def seg(e):
+                    e.plain = {s.var}
+                    e.emit(f"{s.var} = {e.cast(t, k)}", 1)
+                    write(e)
+                em.emit(f"for {k} in range({', '.join(names)}):", d)
+                self.thread_loop(em, d + 1, self.new_seg(seg, stmts=stmts))
+
             def body(e):
-                e.plain = {s.var}
-                e.emit(f"{s.var} = {e.cast(t, k)}", 1)
                 e.block(s.body, 1)
             accesses = self.probeable(s) if em.checked else None
             if accesses is None:
-                em.emit(f"for {k} in range({', '.join(names)}):", depth)
-                self.thread_loop(em, depth + 1, self.new_seg(body, stmts=s.body))
+                loop(depth, body, s.body)
                 return
             # bounds-checked: probe every index of the loop first (nothing read or written); all
             # inside, the loop runs unchecked (it vectorises), else checked to its first bad access
             ok = f"_rkok{n}"
-            em.emit(f"{ok} = True", depth)
-            em.emit(f"for {k} in range({', '.join(names)}):", depth)
 
             def probe(e):
-                e.plain = {s.var}
-                e.emit(f"{s.var} = {e.cast(t, k)}", 1)
                 for acc in accesses:
                     e.in_index = True
                     arr = e.expr(acc.array)
                     for axis, i in enumerate(acc.indices):
-                        e.emit(f"{ok} = {ok} & (np.uint64({e.expr(i)}) < np.uint64({arr}.shape[{axis}]))", 1)
+                        e.emit(probe_index(ok, e.expr(i), arr, axis), 1)
                     e.in_index = False
-            self.thread_loop(em, depth + 1, self.new_seg(probe))
+            em.emit(f"{ok} = True", depth)
+            loop(depth, probe)
             em.emit(f"if {ok}:", depth)
-            em.emit(f"for {k} in range({', '.join(names)}):", depth + 1)
             self.unchecked = True
             try:
-                self.thread_loop(em, depth + 2, self.new_seg(body, stmts=s.body))
+                loop(depth + 1, body, s.body)
             finally:
                 self.unchecked = False
             em.emit("else:", depth)
-            em.emit(f"for {k} in range({', '.join(names)}):", depth + 1)
-            self.thread_loop(em, depth + 2, self.new_seg(body, stmts=s.body))
+            loop(depth + 1, body, s.body)
             return
         trips = f"_rkn{n}"
         em.emit(f"{trips} = 0", depth)
@@ -264,10 +266,7 @@ class SegmentWriter:
             a, b, c = (e.expr(x) for x in bounds)
             if fixed:
                 b, c = f"_rkr{n}_1", f"_rkr{n}_2"
-            e.emit(f"_rkj = np.int64({a}) + {k} * np.int64({c})", 1)
-            e.emit(f"if (_rkj >= {b}) if {c} > 0 else (_rkj <= {b}):", 1)
-            e.emit("continue", 2)  # this thread's range is over
-            e.emit(f"{s.var} = {e.cast(t, '_rkj')}", 1)
+            iteration(e, s, k, a, b, c, 1)
             e.block(s.body, 1)
         self.thread_loop(em, depth + 1, self.new_seg(body, stmts=s.body))
 
